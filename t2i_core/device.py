@@ -1,0 +1,50 @@
+"""Where tensors live: CUDA when there is a GPU, then Apple's MPS, else the CPU.
+
+Set ``T2I_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) to override the choice, for
+example to keep a GPU free or to compare CPU timings on a GPU machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEVICE_ENV = "T2I_DEVICE"
+
+
+def _available(device: torch.device) -> bool:
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index is None or device.index < torch.cuda.device_count())
+    if device.type == "mps":
+        return torch.backends.mps.is_available()
+    return False
+
+
+def select_device(preference: str | torch.device | None = None) -> torch.device:
+    """The device to run on.
+
+    Args:
+        preference: a device name to use instead of the automatic choice. When None,
+            ``$T2I_DEVICE`` is used if set, else CUDA, then MPS, then CPU.
+
+    Raises:
+        ValueError: the named device is not a device name or is not available here.
+    """
+    name = preference if preference is not None else os.environ.get(DEVICE_ENV, "").strip() or None
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(f"{name!r} is not a device name (try cpu, cuda, cuda:0 or mps): {error}") from None
+    if not _available(device):
+        source = f" (from ${DEVICE_ENV})" if preference is None else ""
+        raise ValueError(f"device {str(device)!r}{source} is not available on this machine; use cpu")
+    return device
