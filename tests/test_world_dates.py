@@ -220,6 +220,13 @@ def test_describe_lists_formats_rules_and_span():
 
 
 # ------------------------------------------------------------------ dataset interface
+def test_stats_count_formats_and_summarise_dates():
+    stats = DatesWorld("val").stats(n=300)
+    assert stats["sampled"] == 300
+    assert set(stats["attributes"]["format"]) <= {f.name for f in FORMATS if not f.heldout}
+    assert stats["attributes"]["iso"]["distinct"] > 290  # too many values for a histogram
+
+
 def test_getitem_collates():
     world = load_world("dates", split="val", size=8)
     batch = next(iter(torch.utils.data.DataLoader(world, batch_size=4)))

@@ -226,7 +226,8 @@ class DatesWorld(World):
         want_heldout = split == "heldout-formats"
         self.formats: tuple[DateFormat, ...] = tuple(f for f in FORMATS if f.heldout == want_heldout)
 
-    def sample(self, index: int) -> DateSample:
+    def sample(self, index: int, render: bool = True) -> DateSample:
+        """Sample ``index``; ``render`` is accepted for the World interface (text is cheap, so always rendered)."""
         index = self._check_index(index)
         rng = self.rng(index)
         fmt = self.formats[int(rng.integers(len(self.formats)))]

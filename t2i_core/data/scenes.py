@@ -208,12 +208,15 @@ class _Footprint:
     mask: Image.Image
     alpha: np.ndarray
 
-    def cover(self, below: _Footprint, below_visible: np.ndarray) -> np.ndarray:
-        """``below``'s visible coverage (in its window) after this footprint is painted over it."""
+    def cover(self, below: _Footprint, below_visible: np.ndarray) -> np.ndarray | None:
+        """``below``'s visible coverage (in its window) after this footprint is painted over it.
+
+        None when the windows do not meet, so callers can skip recounting ``below``'s pixels.
+        """
         x0, y0 = max(self.window[0], below.window[0]), max(self.window[1], below.window[1])
         x1, y1 = min(self.window[2], below.window[2]), min(self.window[3], below.window[3])
         if x0 >= x1 or y0 >= y1:
-            return below_visible
+            return None
         covered = below_visible.copy()
         k = SUPERSAMPLE
         bx, by = below.window[0], below.window[1]
@@ -354,13 +357,16 @@ class ScenesWorld(World):
                     obj = SceneObject(shape, colour, size, centre, float(radius), float(rotation))
                     footprint = _footprint(obj, s)
                     covered = [footprint.cover(f, v) for f, v in zip(footprints, visible)]
-                    if all(_mask_pixels(v) >= MIN_VISIBLE_FRACTION * n for v, n in zip(covered, full_pixels)):
+                    if all(
+                        c is None or _mask_pixels(c) >= MIN_VISIBLE_FRACTION * n
+                        for c, n in zip(covered, full_pixels)
+                    ):
                         break
                 else:
                     break  # no room left for this object in this layout: start the layout over
                 objects.append(obj)
                 footprints.append(footprint)
-                visible = covered + [footprint.alpha]
+                visible = [v if c is None else c for v, c in zip(visible, covered)] + [footprint.alpha]
                 full_pixels.append(_mask_pixels(footprint.alpha))
             if len(objects) == len(combos):
                 for obj, f, v in zip(objects, footprints, visible):
