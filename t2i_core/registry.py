@@ -83,6 +83,22 @@ PIPELINES.register(
     "samples of a procedural world (flowers, scenes, dates) with ground truth and a preview grid",
 )
 
+TEXT_ENCODERS.register(
+    "use",
+    "t2i_core.text_encoders.use:UniversalSentenceEncoder",
+    "Universal Sentence Encoder, multilingual v3 (512-d, numpy, offline); reads word order",
+)
+TEXT_ENCODERS.register(
+    "glove-avg",
+    "t2i_core.text_encoders.glove:GloveAverageEncoder",
+    "mean of GloVe 6B 50-d word vectors; blind to word order",
+)
+TEXT_ENCODERS.register(
+    "use-tfhub",
+    "t2i_core.text_encoders.tfhub:TFHubUniversalSentenceEncoder",
+    "English USE (DAN or Transformer) from a TensorFlow Hub SavedModel; needs requirements-tf.txt",
+)
+
 
 def load_pipeline(task: str, **options: Any) -> Any:
     """The pipeline for ``task`` (see ``PIPELINES.describe()``); ``options`` go to its loader."""
