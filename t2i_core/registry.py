@@ -82,6 +82,11 @@ PIPELINES.register(
     "t2i_core.pipelines.world_preview:WorldPreviewPipeline",
     "samples of a procedural world (flowers, scenes, dates) with ground truth and a preview grid",
 )
+PIPELINES.register(
+    "encoder-comparison",
+    "t2i_core.pipelines.encoder_comparison:EncoderComparisonPipeline",
+    "cosines, similarity matrices and PCA maps of sentences under several sentence encoders",
+)
 
 TEXT_ENCODERS.register(
     "use",

@@ -1,10 +1,6 @@
-"""The Gradio app and the Streamlit dashboard build and answer from the pipelines."""
-
-from pathlib import Path
+"""The Gradio app builds and answers from the pipelines."""
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_gradio_app_builds_and_renders_a_world():
@@ -26,12 +22,3 @@ def test_gradio_app_turns_bad_requests_into_messages():
     with pytest.raises(gr.Error):
         app.show_world("flowers", "train", 500, 0)
 
-
-def test_streamlit_dashboard_runs_and_shows_swapped_twins():
-    from streamlit.testing.v1 import AppTest
-
-    page = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
-    assert not page.exception
-    assert "word order" in page.title[0].value
-    table = page.table[0].value
-    assert list(table.columns) == ["caption", "order-swapped twin"] and len(table) == 8
