@@ -73,8 +73,9 @@ def make_background(
     elif kind == "gradient":
         other = BACKGROUND_TONES[rng.integers(len(BACKGROUND_TONES))]
         angle = rng.uniform(0, 2 * np.pi)
-        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / max(size - 1, 1)
-        t = (np.cos(angle) * (xs - 0.5) + np.sin(angle) * (ys - 0.5)) / np.sqrt(0.5) * 0.5 + 0.5
+        ramp = np.linspace(-0.5, 0.5, size, dtype=np.float32)
+        # Built from two 1-D ramps by broadcasting: no full coordinate grid.
+        t = (np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]) / np.float32(np.sqrt(0.5)) * 0.5 + 0.5
         t = np.clip(t, 0, 1)[..., None]  # (size, size, 1)
         canvas = (1 - t) * tone + t * other
     elif kind == "noise":
@@ -149,14 +150,17 @@ def drop_shadow(canvas: np.ndarray, mask: Image.Image, offset: tuple[int, int], 
 def downsample(canvas: np.ndarray, factor: int = SUPERSAMPLE) -> Image.Image:
     """The supersampled canvas (H, W, 3) reduced by ``factor`` with a box filter, as PIL RGB."""
     h, w, _ = canvas.shape
-    reduced = canvas.reshape(h // factor, factor, w // factor, factor, 3).mean(axis=(1, 3))
+    # Two one-axis sums are several times faster than one mean over two strided axes.
+    rows = canvas.reshape(h // factor, factor, w, 3).sum(axis=1)  # (h/f, w, 3)
+    reduced = rows.reshape(h // factor, w // factor, factor, 3).sum(axis=2) / factor**2  # (h/f, w/f, 3)
     return Image.fromarray(np.round(np.clip(reduced, 0, 1) * 255).astype(np.uint8), "RGB")
 
 
 def downsample_alpha(alpha: np.ndarray, factor: int = SUPERSAMPLE) -> np.ndarray:
     """A supersampled coverage map (H, W) reduced to pixel coverage (H/factor, W/factor)."""
     h, w = alpha.shape
-    return alpha.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+    rows = alpha.reshape(h // factor, factor, w).sum(axis=1)  # (h/f, w)
+    return rows.reshape(h // factor, w // factor, factor).sum(axis=2) / factor**2
 
 
 def regular_polygon(cx: float, cy: float, radius: float, sides: int, rotation: float = 0.0) -> list[tuple[float, float]]:

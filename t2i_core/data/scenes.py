@@ -2,10 +2,14 @@
 
 Each scene is a muted background (plain, gradient, noise or texture) with one to three
 objects. An object has a shape (circle, square, triangle, star, diamond), a colour (red,
-orange, yellow, green, blue, purple, pink) and a size (small or large). Objects are
-painted in order, later over earlier, each with a soft drop shadow and a lit, rounded
-shading, on a canvas ``SUPERSAMPLE`` times the image size that is then box-filtered, so
-every edge is anti-aliased.
+orange, yellow, green, blue, purple, pink) and a size: small (radius 11% of the image
+side) or large (19%), each +-1%; polygons reach a little further than the circle so all
+shapes of a size look about as big. Squares, triangles and diamonds (a narrow rhombus
+standing on a point) turn by at most 15 degrees, so a square never reads as a diamond;
+stars turn freely. Each object's (colour, shape) is drawn uniformly from the combinations
+its split allows. Objects are painted in order, later over earlier, each with a soft drop
+shadow and a lit, rounded shading, on a canvas ``SUPERSAMPLE`` times the image size that
+is then box-filtered, so every edge is anti-aliased.
 
 Placement. Every object lies fully inside the image. Positions are drawn by rejection
 sampling: a new object is accepted only if, after it is painted, every earlier object
@@ -58,6 +62,7 @@ from PIL import Image
 
 from .palette import jitter_colour
 from .rendering import (
+    BACKGROUND_KINDS,
     SUPERSAMPLE,
     composite,
     downsample,
@@ -105,7 +110,8 @@ SIZE_JITTER = 0.01
 # bigger than the circle so that all shapes of one size look about as big (similar area).
 SHAPE_EXTENT = {"circle": 1.0, "square": 1.25, "triangle": 1.4, "star": 1.4, "diamond": 1.3}
 DIAMOND_HALF_WIDTH = 0.8  # the diamond's half-width in size radii: a narrow rhombus, never a square
-# Largest random rotation in radians (star: any, its symmetry makes it look the same).
+# Largest random rotation in radians, small enough that a square never looks like a diamond;
+# the star's +-36 degrees covers every orientation of its 72-degree symmetry.
 MAX_ROTATION = {"circle": 0.0, "square": 0.2, "triangle": 0.25, "star": np.pi / 5, "diamond": 0.15}
 
 MIN_VISIBLE_FRACTION = 0.8
@@ -154,12 +160,14 @@ class SceneSample(Sample):
     background: str = ""
 
 
-def object_outline(shape: str, cx: float, cy: float, radius: float, rotation: float) -> list[tuple[float, float]] | None:
+def object_outline(
+    shape: str, cx: float, cy: float, radius: float, rotation: float
+) -> list[tuple[float, float]] | None:
     """The polygon of ``shape`` around (cx, cy) in canvas pixels, or None for a circle."""
     if shape == "circle":
         return None
     if shape == "square":
-        # regular_polygon puts a vertex at the top; a quarter turn of 45 degrees makes sides level.
+        # regular_polygon puts a vertex at the top; an eighth of a turn (45 degrees) levels the sides.
         return regular_polygon(cx, cy, SHAPE_EXTENT["square"] * radius, 4, np.pi / 4 + rotation)
     if shape == "triangle":
         return regular_polygon(cx, cy, SHAPE_EXTENT["triangle"] * radius, 3, rotation)
@@ -199,8 +207,9 @@ class _Footprint:
     """Where one object is on the canvas: its window and its coverage there.
 
     ``window`` is (x0, y0, x1, y1) in image pixels, x1 and y1 exclusive, holding the whole
-    object; ``mask`` (Pillow L) and ``alpha`` (floats, (4*(y1-y0), 4*(x1-x0)) for
-    SUPERSAMPLE 4) are the object's unoccluded coverage in that window at canvas resolution.
+    object; ``mask`` (Pillow L) and ``alpha`` (floats in [0, 1], shape
+    (SUPERSAMPLE * (y1 - y0), SUPERSAMPLE * (x1 - x0))) are the object's unoccluded
+    coverage in that window at canvas resolution.
     Working in windows keeps rendering cheap: an object covers a small part of the canvas.
     """
 
@@ -269,6 +278,7 @@ def _phrase(objects: list[SceneObject], k: int) -> list[tuple[str, int | None]]:
 
 
 def _relation_words(text: str) -> list[tuple[str, int | None]]:
+    """Words that name no object ("to the left of", "there is"), each paired with None."""
     return [(word, None) for word in text.split()]
 
 
@@ -279,14 +289,13 @@ def scene_captions(objects: list[SceneObject]) -> tuple[list[str], list[list[int
     docstring for the grammar). Groundings index into ``objects``.
     """
     order = sorted(range(len(objects)), key=lambda k: objects[k].centre[0])
-    tokens: list[list[tuple[str, int | None]]] = []
     if len(order) == 1:
         canonical = _phrase(objects, order[0])
         tokens = [canonical, _relation_words("there is") + canonical]
     else:
         a, b = order[0], order[1]
         canonical = _phrase(objects, a) + _relation_words(relation(objects[a], objects[b])) + _phrase(objects, b)
-        reversed_ = _phrase(objects, b) + _relation_words(relation(objects[b], objects[a])) + _phrase(objects, a)
+        reversed_first = _phrase(objects, b) + _relation_words(relation(objects[b], objects[a])) + _phrase(objects, a)
         if len(order) == 3:
             c = order[2]
             third = (
@@ -296,8 +305,8 @@ def scene_captions(objects: list[SceneObject]) -> tuple[list[str], list[list[int
                 + [("the", None), (objects[b].shape, b)]
             )
             canonical = canonical + third
-            reversed_ = reversed_ + third
-        tokens = [canonical, reversed_, _relation_words("there is") + canonical]
+            reversed_first = reversed_first + third
+        tokens = [canonical, reversed_first, _relation_words("there is") + canonical]
     captions = [" ".join(word for word, _ in words) for words in tokens]
     groundings = [[target for _, target in words] for words in tokens]
     return captions, groundings
@@ -335,7 +344,9 @@ class ScenesWorld(World):
         combos[int(rng.integers(count))] = held[rng.integers(len(held))]
         return combos
 
-    def _place(self, rng: np.random.Generator, combos: list[tuple[str, str]]) -> tuple[list[SceneObject], list[_Footprint]]:
+    def _place(
+        self, rng: np.random.Generator, combos: list[tuple[str, str]]
+    ) -> tuple[list[SceneObject], list[_Footprint]]:
         """Objects placed by rejection sampling (masks and boxes filled in), and their footprints.
 
         See the module docstring for the rule. Returns both lists in painting order.
@@ -377,10 +388,12 @@ class ScenesWorld(World):
                 return objects, footprints
         raise RuntimeError(f"could not place {len(combos)} objects without heavy overlap")
 
-    def _paint(self, rng: np.random.Generator, objects: list[SceneObject], footprints: list[_Footprint]) -> tuple[Image.Image, str]:
-        """The scene as a PIL RGB image (image_size square) and its background kind."""
+    def _paint(
+        self, rng: np.random.Generator, background: str, objects: list[SceneObject], footprints: list[_Footprint]
+    ) -> Image.Image:
+        """The scene as a PIL RGB image (image_size square) on a ``background`` of that kind."""
         canvas_size = self.image_size * SUPERSAMPLE
-        canvas, background = make_background(rng, canvas_size)  # (canvas, canvas, 3)
+        canvas, _ = make_background(rng, canvas_size, background)  # (canvas, canvas, 3)
         for obj, footprint in zip(objects, footprints):
             radius = obj.radius * SUPERSAMPLE
             x0, y0, x1, y1 = (SUPERSAMPLE * v for v in footprint.window)
@@ -398,16 +411,22 @@ class ScenesWorld(World):
             centre = (obj.centre[0] * SUPERSAMPLE - x0, obj.centre[1] * SUPERSAMPLE - y0)
             fill = shaded_fill(rgb, max(h, w), centre, radius * SHAPE_EXTENT[obj.shape], strength=SHADING_STRENGTH)
             composite(canvas[y0:y1, x0:x1], fill[:h, :w], footprint.alpha)  # views: paints the canvas
-        return downsample(canvas), background
+        return downsample(canvas)
 
     # ------------------------------------------------------------------ the Dataset
-    def sample(self, index: int) -> SceneSample:
-        """Scene ``index``: image, objects with masks and boxes, captions and groundings."""
+    def sample(self, index: int, render: bool = True) -> SceneSample:
+        """Scene ``index``: image, objects with masks and boxes, captions and groundings.
+
+        With ``render=False`` the image is None and everything else is the same (objects are
+        still placed, as captions depend on where they are): about a tenth of the time.
+        """
         index = self._check_index(index)
         rng = self.rng(index)
+        # Everything but the painting is drawn first, so render=False gives the same scene.
+        background = BACKGROUND_KINDS[rng.integers(len(BACKGROUND_KINDS))]
         combos = self._draw_combos(rng)
         objects, footprints = self._place(rng, combos)
-        image, background = self._paint(rng, objects, footprints)
+        image = self._paint(rng, background, objects, footprints) if render else None
         captions, groundings = scene_captions(objects)
         attributes: dict[str, Any] = {"num_objects": len(objects), "background": background}
         for k, obj in enumerate(objects):
@@ -464,7 +483,9 @@ class ScenesWorld(World):
             "image_size": self.image_size,
             "shapes": list(SHAPES),
             "colours": list(COLOURS),
-            "sizes": {name: f"radius {fraction:.0%} +- {SIZE_JITTER:.0%} of the side" for name, fraction in SIZE_RADIUS.items()},
+            "sizes": {
+                name: f"radius {fraction:.0%} +- {SIZE_JITTER:.0%} of the side" for name, fraction in SIZE_RADIUS.items()
+            },
             "objects_per_scene": dict(zip(range(1, MAX_OBJECTS + 1), OBJECT_COUNT_PROBABILITIES)),
             "heldout_combos": sorted(f"{c} {s}" for c, s in HELDOUT_COMBOS),
             "caption_grammar": (
