@@ -36,7 +36,7 @@ def world_splits(world: str):
     return gr.Dropdown(choices=splits, value=splits[0])
 
 
-def worlds_tab() -> None:
+def worlds_tab(demo: gr.Blocks) -> None:
     """The procedural datasets every model here is trained on."""
     gr.Markdown(
         "Every model in this demo is trained on worlds rendered from a seed, with ground truth for "
@@ -53,6 +53,7 @@ def worlds_tab() -> None:
     truth = gr.Dataframe(headers=["caption", "ground truth"], label="Ground truth", wrap=True, elem_id="world-truth")
     world.change(world_splits, world, split, api_name=False)
     render.click(show_world, [world, split, count, seed], [grid, truth], api_name="world_preview")
+    demo.load(show_world, [world, split, count, seed], [grid, truth], api_name=False)
 
 
 def about_tab() -> None:
@@ -70,7 +71,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="t2i_core: attention in multimodal deep learning") as demo:
         gr.Markdown("# t2i_core: attention in multimodal deep learning")
         with gr.Tab("Worlds"):
-            worlds_tab()
+            worlds_tab(demo)
         with gr.Tab("About"):
             about_tab()
     demo.queue(default_concurrency_limit=2, max_size=32)
