@@ -81,6 +81,11 @@ def format_stats(report: dict) -> str:
         if isinstance(value, dict) and len(value) > 3:
             lines.append(f"{key}:")
             lines.extend(f"  {k}: {v}" for k, v in value.items())
+        elif isinstance(value, list) and len(value) > 3:
+            lines.append(f"{key}:")
+            for item in value:
+                shown = ", ".join(f"{k} {v}" for k, v in item.items()) if isinstance(item, dict) else item
+                lines.append(f"  {shown}")
         else:
             lines.append(f"{key}: {value}")
     for split, stats in report["splits"].items():
