@@ -1,41 +1,490 @@
 """Streamlit dashboard: sentence encoders against averaged word vectors on order-swapped sentences.
 
-Run with ``streamlit run dashboard/app.py``. The dashboard calls pipelines and the
-encoder registry only. Until the encoders land, it shows the stimulus: Flowers captions
-next to their order-swapped twins, which averaged word vectors cannot tell apart.
+Run with ``streamlit run dashboard/app.py``. The page calls the ``encoder-comparison``
+and ``world-preview`` pipelines only; everything here is layout, strings and plotly.
+
+Sections, top to bottom: two sentences side by side (a cosine per encoder, and the
+GloVe word vectors that ``glove-avg`` averages); a list of sentences (a similarity
+heatmap and a PCA map per encoder); the shipped benchmark results; an upload of
+sentence pairs. Each section catches the pipeline's ValueError and shows it as a
+message, so one bad input does not stop the rest of the page.
+
+``T2I_ENCODER_RESULTS`` (a path) points the benchmark section at another results file.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
+import threading
+from itertools import combinations
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the repository root.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 import t2i_core
+from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, check_sentence, parse_pairs_table
+
+DEFAULT_A = "red rose with yellow stem"
+DEFAULT_B = "yellow rose with red stem"
+FLOWER_PRESET = "flower captions and their swaps"
+PRESETS = {
+    "roles": [
+        "the dog chases the cat",
+        "the cat chases the dog",
+        "the cat is chased by the dog",
+        "the man bites the dog",
+        "the dog bites the man",
+        "the girl feeds the horse",
+        "the horse feeds the girl",
+        "the horse is fed by the girl",
+    ],
+    "spatial": [
+        "the cup is on the table",
+        "the table is on the cup",
+        "the cup sits on top of the table",
+        "a ball to the left of a box",
+        "a box to the left of a ball",
+        "the lamp is above the bed",
+        "the bed is above the lamp",
+        "the cat is under the chair",
+        "the chair is under the cat",
+    ],
+}
+PROBE_MEASURES = {
+    "test_both_right": "test captions",
+    "heldout_templates_both_right": "held-out templates",
+    "heldout_pairs_both_right": "held-out colour pairs",
+}
+ENCODER_COLOURS = {"use": "#4C78A8", "glove-avg": "#E45756", "use-tfhub": "#54A24B"}
+CHART_CONFIG = {"displaylogo": False}
+
+
+# ---------------------------------------------------------------- the engine, once per process
+
+
+@st.cache_resource(show_spinner="Loading the sentence encoders…")
+def comparison():
+    """The ``encoder-comparison`` pipeline with its default encoders (``use``, ``glove-avg``)."""
+    return t2i_core.load_pipeline("encoder-comparison")
 
 
 @st.cache_resource
 def world_preview():
+    """The ``world-preview`` pipeline, for the Flowers captions preset."""
     return t2i_core.load_pipeline("world-preview")
 
 
-st.set_page_config(page_title="t2i_core: sentence encoders", layout="wide")
+@st.cache_resource
+def engine_lock() -> threading.Lock:
+    # Sessions run in threads and share the encoders, whose LRU caches are plain dicts.
+    return threading.Lock()
+
+
+def ask(method: str, *args):
+    """Call ``comparison().<method>(*args)`` under the lock shared by all sessions."""
+    with engine_lock():
+        return getattr(comparison(), method)(*args)
+
+
+@st.cache_data(show_spinner=False)
+def flower_sentences(n: int = 6, seed: int = 0) -> list[str]:
+    """Flowers captions, each followed by its order-swapped twin."""
+    preview = world_preview()("flowers", n=n, seed=seed)
+    return [s for pair in zip(preview.captions, preview.swapped_captions) for s in pair]
+
+
+# ---------------------------------------------------------------- string logic for the UI
+
+
+def words_of(sentence: str) -> tuple[str, ...]:
+    """The sorted lower-case words of a sentence: equal for sentences that permute each other's words.
+
+    "an" counts as "a": the article follows the next word ("an orange stem" / "a white stem").
+    """
+    words = re.findall(r"[\w']+", sentence.lower())
+    return tuple(sorted("a" if w == "an" else w for w in words))
+
+
+def swapped_pairs(sentences: list[str]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of different sentences made of the same words in another order."""
+    words = [words_of(s) for s in sentences]
+    texts = [s.strip().lower() for s in sentences]
+    return [(i, j) for i, j in combinations(range(len(sentences)), 2) if words[i] and words[i] == words[j] and texts[i] != texts[j]]
+
+
+def short(sentence: str, width: int = 34) -> str:
+    """``sentence`` cut to ``width`` characters, with an ellipsis if cut."""
+    return sentence if len(sentence) <= width else sentence[: width - 1] + "…"
+
+
+def has_no_words(sentence: str) -> bool:
+    """True for text with no letter or digit (emoji, punctuation): nothing for an encoder to read."""
+    return not re.search(r"[^\W_]", sentence)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def glove_figure(words_a, words_b, average_a, average_b) -> go.Figure:
+    """Tokens x 50 dims for each sentence, then the two (50,) averages, on one colour scale."""
+
+    def word_rows(words):
+        # Numbered, so a word that occurs twice keeps two rows.
+        return [f"{i + 1}. {w.token}" + ("  (unknown)" if w.vector is None else "") for i, w in enumerate(words)]
+
+    blocks = [
+        ("Sentence A: its words", word_rows(words_a), [w.vector for w in words_a]),
+        ("Sentence B: its words", word_rows(words_b), [w.vector for w in words_b]),
+        ("The averages: what glove-avg hands on", ["average of A", "average of B"], [average_a, average_b]),
+    ]
+    blocks = [b for b in blocks if b[1]]
+    sizes = [max(len(labels), 2) for _, labels, _ in blocks]
+    figure = make_subplots(
+        rows=len(blocks), cols=1, shared_xaxes=True, row_heights=sizes, vertical_spacing=0.09,
+        subplot_titles=[title for title, _, _ in blocks],
+    )
+    for row, (_, labels, vectors) in enumerate(blocks, start=1):
+        # Unknown words have no vector: an empty (NaN) row keeps them visible in place.
+        z = [list(v) if v is not None else [None] * 50 for v in vectors]
+        figure.add_trace(
+            go.Heatmap(
+                z=z, y=labels,
+                x=list(range(1, 51)), colorscale="RdBu", reversescale=True, zmid=0, zmin=-2, zmax=2,
+                coloraxis=None, showscale=row == 1, colorbar=dict(title="value", len=0.9),
+                hovertemplate="%{y}<br>dim %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=row, col=1,
+        )
+        figure.update_yaxes(autorange="reversed", row=row, col=1)
+    figure.update_xaxes(title_text="GloVe dimension (1–50)", row=len(blocks), col=1)
+    figure.update_layout(height=140 + 26 * sum(sizes) + 40 * len(blocks), margin=dict(l=10, r=10, t=40, b=40))
+    return figure
+
+
+def similarity_figure(matrix: np.ndarray, sentences: list[str], encoder: str) -> go.Figure:
+    """The (N, N) cosine matrix of one encoder as a heatmap on a fixed 0..1 scale, so encoders compare."""
+    labels = [f"{i + 1}. {short(s, 28)}" for i, s in enumerate(sentences)]
+    hover = [[f"{sentences[i]}<br>{sentences[j]}" for j in range(len(sentences))] for i in range(len(sentences))]
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix, x=[str(i + 1) for i in range(len(sentences))], y=labels, customdata=hover,
+            colorscale="Viridis", zmin=0, zmax=1, colorbar=dict(title="cosine"),
+            text=np.round(matrix, 2) if len(sentences) <= 12 else None,
+            texttemplate="%{text}" if len(sentences) <= 12 else None, textfont=dict(size=9),
+            hovertemplate="%{customdata}<br>cosine %{z:.3f}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(
+        title=encoder, height=200 + 24 * len(sentences), margin=dict(l=10, r=10, t=40, b=30), xaxis=dict(type="category", title="sentence")
+    )
+    return figure
+
+
+def projection_figure(coordinates: np.ndarray, sentences: list[str], pairs: list[tuple[int, int]], encoder: str) -> go.Figure:
+    """(N, 2) PCA coordinates as a scatter, each order-swapped pair joined by a grey line."""
+    figure = go.Figure()
+    for k, (i, j) in enumerate(pairs):
+        figure.add_trace(
+            go.Scatter(
+                x=[coordinates[i, 0], coordinates[j, 0]], y=[coordinates[i, 1], coordinates[j, 1]], mode="lines",
+                line=dict(color="rgba(120,120,120,0.6)", width=2), hoverinfo="skip",
+                name="order-swapped pair", legendgroup="pairs", showlegend=k == 0,
+            )
+        )
+    in_pair_as_second = {j for _, j in pairs}
+    for second, symbol, name in ((False, "circle", "sentence"), (True, "x", "its order-swapped twin")):
+        chosen = [i for i in range(len(sentences)) if (i in in_pair_as_second) == second]
+        if not chosen:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=coordinates[chosen, 0], y=coordinates[chosen, 1], mode="markers+text", name=name,
+                text=[str(i + 1) for i in chosen], textposition="top center",
+                hovertext=[f"{i + 1}. {sentences[i]}" for i in chosen], hoverinfo="text",
+                marker=dict(symbol=symbol, size=11 if second else 10, color=ENCODER_COLOURS.get(encoder, "#72B7B2"),
+                            line=dict(width=2, color="white") if not second else None),
+            )
+        )
+    figure.update_layout(
+        title=encoder, height=420, margin=dict(l=10, r=10, t=40, b=30),
+        xaxis_title="principal component 1", yaxis_title="principal component 2",
+        legend=dict(orientation="h", yanchor="bottom", y=-0.3),
+    )
+    return figure
+
+
+def grouped_bars(frame: pd.DataFrame, x: str, y: str, colour: str, title: str, y_title: str, y_range=None) -> go.Figure:
+    """Bars of ``y`` over ``x``, one group of bars per value of ``colour``, each labelled with its value."""
+    figure = go.Figure()
+    for name, rows in frame.groupby(colour, sort=False):
+        figure.add_trace(
+            go.Bar(x=rows[x], y=rows[y], name=str(name), marker_color=ENCODER_COLOURS.get(str(name)),
+                   text=rows[y].map(lambda v: f"{v:.2f}"), textposition="outside")
+        )
+    figure.update_layout(
+        title=title, barmode="group", showlegend=True, height=380, margin=dict(l=10, r=10, t=50, b=30), yaxis_title=y_title,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
+    )
+    if y_range:
+        figure.update_yaxes(range=y_range)
+    return figure
+
+
+def number(value) -> float | None:
+    """``value`` as a float if the results file holds a number there, else None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# ---------------------------------------------------------------- the page
+
+
+st.set_page_config(page_title="Does the encoder read word order?", layout="wide")
 st.title("Does the encoder read word order?")
-st.write(
-    "“a red flower with a yellow stem” and “a yellow flower with a red stem” hold the same words. "
-    "The average of their word vectors is identical; a sentence encoder that reads order can tell them apart."
+st.markdown(
+    "“red rose with yellow stem” and “yellow rose with red stem” hold the same words in a different order, "
+    "so **the average of their word vectors (`glove-avg`) is identical** and cannot tell them apart. "
+    "A sentence encoder such as the Universal Sentence Encoder (`use`) reads the whole sentence, "
+    "so swapping the words moves its vector."
 )
 
-encoders = t2i_core.TEXT_ENCODERS.names()
-if encoders:
-    st.write("Registered encoders: " + ", ".join(encoders))
-else:
-    st.info("No sentence encoder is registered yet; below are the order-swapped sentences they will be compared on.")
+try:
+    pipe = comparison()
+except (ValueError, ImportError, OSError) as error:
+    st.error(f"The sentence encoders could not load: {error}")
+    st.stop()
 
-seed = st.number_input("World seed", min_value=0, value=0, step=1)
-count = st.slider("Flowers", min_value=1, max_value=24, value=8)
-preview = world_preview()("flowers", split="train", n=int(count), seed=int(seed))
-st.image(preview.grid, caption="Flowers world (train split)")
-st.table([{"caption": c, "order-swapped twin": s} for c, s in zip(preview.captions, preview.swapped_captions)])
+encoders = pipe.encoder_names
+descriptions = t2i_core.TEXT_ENCODERS.describe()
+if pipe.unavailable:
+    st.caption("Not loaded here: " + "; ".join(f"`{name}`: {why}" for name, why in pipe.unavailable.items()))
+
+
+# ---- two sentences side by side
+
+st.header("Two sentences")
+left, right = st.columns(2)
+sentence_a = left.text_input("Sentence A", value=DEFAULT_A, key="sentence_a")
+sentence_b = right.text_input("Sentence B", value=DEFAULT_B, key="sentence_b")
+
+try:
+    sentence_a = check_sentence(sentence_a, "Sentence A")
+    sentence_b = check_sentence(sentence_b, "Sentence B")
+    cosines = ask("similarity", sentence_a, sentence_b)
+    if "glove-avg" in encoders:
+        words_a = ask("glove_word_vectors", sentence_a)
+        words_b = ask("glove_word_vectors", sentence_b)
+except ValueError as error:
+    st.error(f"{error}. Sentences are 1 to {MAX_SENTENCE_CHARS:,} characters of text.")
+else:
+    for name, sentence in (("Sentence A", sentence_a), ("Sentence B", sentence_b)):
+        if has_no_words(sentence):
+            st.warning(f"{name} has no letters or digits, so no encoder has words to read; `glove-avg` gives it the zero vector (cosine 0).")
+    for column, name in zip(st.columns(len(encoders)), encoders):
+        column.metric(f"cosine similarity · {name}", f"{cosines[name]:.3f}", help=descriptions.get(name), border=True)
+
+    if "glove-avg" in encoders:
+        averages = ask("embed", [sentence_a, sentence_b])["glove-avg"]  # (2, 50)
+        identical = bool(np.array_equal(averages[0], averages[1]))
+        known_a, known_b = (any(w.vector is not None for w in words) for words in (words_a, words_b))
+        if not (known_a and known_b):
+            if not (has_no_words(sentence_a) or has_no_words(sentence_b)):  # that case has its warning above
+                st.info("A sentence with no word that GloVe knows averages to the zero vector, so the `glove-avg` cosine is 0.")
+        elif identical:
+            st.success(
+                "The two averages are **identical**: the difference is 0 in all 50 dimensions and the "
+                f"`glove-avg` cosine is {cosines['glove-avg']:.3f}. The same words in any order give the same average."
+                + (f" `use` reads the order: its cosine is {cosines['use']:.3f}." if "use" in cosines else "")
+            )
+        elif cosines["glove-avg"] > 1 - 1e-6:
+            st.info("The two averages point the same way (`glove-avg` cosine 1.000) but are not equal.")
+        else:
+            st.info(f"The two sentences do not hold the same known words, so their averages differ (`glove-avg` cosine {cosines['glove-avg']:.3f}).")
+
+        unknown = sorted({w.token for w in words_a + words_b if w.vector is None})
+        if unknown:
+            st.warning("GloVe does not know " + ", ".join(f"“{t}”" for t in unknown) + "; unknown words are left out of the average.")
+        with st.expander("The word vectors that `glove-avg` averages", expanded=True):
+            st.caption("Each row is one word's 50-d GloVe vector (red positive, blue negative); the last two rows are the averages the encoder returns.")
+            if words_a or words_b:
+                st.plotly_chart(glove_figure(words_a, words_b, averages[0], averages[1]), key="glove_heatmap", config=CHART_CONFIG)
+            else:
+                st.write("Neither sentence has a word for GloVe to look up.")
+
+
+# ---- a list of sentences, the rest in tabs
+
+many, benchmark, upload = st.tabs(["A list of sentences", "Benchmark results", "Your sentence pairs"])
+
+
+def preset_sentences(name: str) -> list[str]:
+    """The sentences of the preset called ``name``."""
+    if name == FLOWER_PRESET:
+        return flower_sentences()
+    return PRESETS[name]
+
+
+def load_preset() -> None:
+    """Fill the sentence list with the chosen preset (the selectbox's callback)."""
+    try:
+        st.session_state["sentences"] = "\n".join(preset_sentences(st.session_state["preset"]))
+    except ValueError as error:
+        st.session_state["preset_error"] = str(error)
+
+
+with many:
+    st.markdown("One sentence per line. Sentences made of the same words in another order are joined by a line on the maps.")
+    choose, edit = st.columns([1, 3])
+    choose.selectbox("Preset", [FLOWER_PRESET, *PRESETS], key="preset", on_change=load_preset)
+    if "sentences" not in st.session_state:
+        load_preset()
+    if error := st.session_state.pop("preset_error", None):
+        st.error(f"The preset could not load: {error}")
+    text = edit.text_area("Sentences", key="sentences", height=220)
+    sentences = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if len(sentences) < 2:
+        st.warning("Type at least two sentences, one per line, to compare them.")
+    else:
+        try:
+            matrices = ask("similarity_matrix", sentences)
+            coordinates = ask("projection", sentences)
+        except ValueError as error:
+            st.error(f"{error}. Each line is one sentence of 1 to {MAX_SENTENCE_CHARS:,} characters.")
+        else:
+            pairs = swapped_pairs(sentences)
+            st.subheader("Cosine similarity of every pair")
+            for column, name in zip(st.columns(len(encoders)), encoders):
+                column.plotly_chart(similarity_figure(matrices[name], sentences, name), key=f"similarity_{name}", config=CHART_CONFIG)
+            st.subheader("A map of the sentences (PCA, 2-D)")
+            st.caption(
+                f"{len(pairs)} order-swapped pair(s) found (● a sentence, ✕ its twin). Under `glove-avg` the two ends of each line "
+                "fall on the same point, or next to it where “a” turns into “an”; under `use` they come apart. "
+                "Hover a point to read its sentence."
+            )
+            for column, name in zip(st.columns(len(encoders)), encoders):
+                column.plotly_chart(projection_figure(coordinates[name], sentences, pairs, name), key=f"projection_{name}", config=CHART_CONFIG)
+
+
+# ---- benchmark results
+
+with benchmark:
+    try:
+        results = pipe.benchmark_results(os.environ.get("T2I_ENCODER_RESULTS") or None)
+    except FileNotFoundError as error:
+        where, _, command = str(error).partition("; run: ")
+        where = where.replace("no benchmark results at ", "there is no file at ")
+        st.info(f"No benchmark results yet: {where}. The benchmark makes them" + (" with this command:" if command else "."))
+        if command:
+            st.code(command, language="bash")
+    except ValueError as error:  # json.JSONDecodeError is a ValueError
+        st.error(f"The benchmark results file could not be read: {error}")
+    else:
+        per_encoder = results.get("encoders") if isinstance(results, dict) else None
+        if not isinstance(per_encoder, dict) or not per_encoder:
+            st.warning("The benchmark results file holds no encoders.")
+            per_encoder = {}
+        st.markdown(
+            "Each triplet is an *anchor* sentence, a *paraphrase* (same meaning, other words) and a *swap* "
+            "(same words, other order, other meaning). An encoder gets a triplet right when the anchor is closer to the paraphrase than to the swap."
+        )
+        cosine_rows, accuracy_rows, probe_rows, wrong, chance = [], [], [], {}, None
+        for name, result in per_encoder.items():
+            triplets = (result or {}).get("triplets") or {}
+            kinds = dict(triplets.get("by_kind") or {})
+            kinds = {"all": triplets, **kinds} if triplets else kinds
+            for kind, numbers in kinds.items():
+                numbers = numbers or {}
+                for key, what in (("mean_cosine_paraphrase", "paraphrase"), ("mean_cosine_swap", "swap")):
+                    if (value := number(numbers.get(key))) is not None:
+                        cosine_rows.append({"encoder": name, "kind": kind, "pair": what, "cosine": value})
+                if (value := number(numbers.get("accuracy"))) is not None:
+                    accuracy_rows.append({"encoder": name, "kind": kind, "accuracy": value})
+            probe = (result or {}).get("probe") or {}
+            probe = probe if isinstance(probe, dict) else {}
+            for key, label in PROBE_MEASURES.items():
+                if (value := number(probe.get(key))) is not None:
+                    probe_rows.append({"encoder": name, "measure": label, "accuracy": value})
+            if chance is None:  # the same for every encoder: one line on the chart
+                chance = number(probe.get("chance_both_right"))
+            wrong[name] = triplets.get("wrong") or []
+
+        if cosine_rows:
+            st.subheader("Mean cosine of the anchor with its paraphrase and with its swap")
+            frame = pd.DataFrame(cosine_rows)
+            names = list(dict.fromkeys(frame["encoder"]))
+            # Cosines of related sentences sit close to 1: start the axis near the lowest bar so the gap shows.
+            floor = max(0.0, np.floor((frame["cosine"].min() - 0.05) * 10) / 10)
+            st.caption(f"The axis starts at {floor:.1f}. An encoder that reads order puts the paraphrase bar above the swap bar.")
+            for column, name in zip(st.columns(len(names)), names):
+                column.plotly_chart(
+                    grouped_bars(frame[frame["encoder"] == name], "kind", "cosine", "pair", name, "mean cosine", [floor, 1.03]),
+                    key=f"bench_cosine_{name}", config=CHART_CONFIG,
+                )
+        charts = st.columns(2)
+        if accuracy_rows:
+            charts[0].plotly_chart(
+                grouped_bars(pd.DataFrame(accuracy_rows), "kind", "accuracy", "encoder", "Triplet accuracy by kind of swap", "accuracy", [0, 1.15]),
+                key="bench_accuracy", config=CHART_CONFIG,
+            )
+        if probe_rows:
+            figure = grouped_bars(pd.DataFrame(probe_rows), "measure", "accuracy", "encoder", "Probe: petal and stem colour both read right", "share of captions", [0, 1.15])
+            if chance is not None:
+                figure.add_hline(y=chance, line_dash="dot", line_color="grey", annotation_text=f"chance {chance:.2f}", annotation_position="top left")
+            charts[1].plotly_chart(figure, key="bench_probe", config=CHART_CONFIG)
+            charts[1].caption(
+                "A linear classifier reads the petal and the stem colour of a Flowers caption from its sentence vector. "
+                "Held-out templates and colour pairs were never seen in training."
+            )
+        elif per_encoder:
+            charts[1].caption("No probe results in the file.")
+        for name, rows in wrong.items():
+            total = number(((per_encoder.get(name) or {}).get("triplets") or {}).get("n"))
+            label = f"`{name}` gets {len(rows)}" + (f" of {int(total)}" if total is not None else "") + " triplets wrong"
+            with st.expander(label, expanded=False):
+                if rows:
+                    st.dataframe(
+                        pd.DataFrame(rows), hide_index=True, key=f"wrong_{name}",
+                        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("cosine_paraphrase", "cosine_swap")},
+                    )
+                else:
+                    st.write("None.")
+        config = results.get("config") if isinstance(results, dict) else None
+        if config:
+            with st.expander("How the results were made"):
+                st.json(config)
+
+
+# ---- upload sentence pairs
+
+with upload:
+    st.markdown(
+        "Upload a CSV or TSV file of sentence pairs: two columns, or columns named `sentence1` and `sentence2`. "
+        "You get each pair's cosine under every encoder."
+    )
+    uploaded = st.file_uploader("Sentence pairs (CSV or TSV)", type=["csv", "tsv", "txt"], key="pairs_file", max_upload_size=5)
+    if uploaded is not None:
+        try:
+            pairs_table = parse_pairs_table(uploaded.getvalue())
+            rows = ask("pair_similarities", pairs_table)
+        except ValueError as error:
+            st.error(f"{uploaded.name}: {error}")
+        else:
+            frame = pd.DataFrame(rows)
+            st.dataframe(frame, hide_index=True, key="pairs_table", column_config={n: st.column_config.NumberColumn(format="%.3f") for n in encoders})
+            stem = os.path.splitext(uploaded.name)[0] or "pairs"
+            st.download_button(
+                "Download as CSV", frame.to_csv(index=False).encode("utf-8"), file_name=f"{stem}-similarities.csv",
+                mime="text/csv", key="pairs_download",
+            )
