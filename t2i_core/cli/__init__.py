@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import data_commands, eval_commands
+from . import data_commands, eval_commands, train_commands
 
-COMMAND_GROUPS = (data_commands, eval_commands)
+COMMAND_GROUPS = (data_commands, eval_commands, train_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

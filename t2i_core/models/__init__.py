@@ -1,0 +1,1 @@
+"""Models, one file per concept; each is a ``PretrainedModel`` with a config dataclass."""

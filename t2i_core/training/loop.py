@@ -1,0 +1,240 @@
+"""The one training loop every model here shares.
+
+A model contributes a :class:`TrainingTask`: its modules and optimizers, its dataset,
+one training step on a batch, and what to measure and draw now and then. The loop owns
+everything else: the seed, the device, DistributedDataParallel under ``torchrun``
+(gloo on CPU, nccl on GPU), sharding the data, the progress bar, the metrics log,
+saving a resumable state and resuming from it.
+
+Layout of a run folder::
+
+    <output_dir>/
+      run_config.json     the TrainConfig and the task's config: how to reproduce the run
+      metrics.jsonl       one JSON line per log or evaluation
+      last/               resumable state (safetensors + JSON), overwritten atomically
+      samples/            whatever the task draws (sample grids)
+      final/              the task's exported checkpoint(s), written at the end
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..device import select_device
+from .sampler import ShuffledEpochs
+from .state import load_training_state, save_training_state
+
+
+@dataclass
+class TrainConfig:
+    """How long and how a run goes; saved in ``run_config.json``."""
+
+    output_dir: str = "runs/run"
+    seed: int = 0
+    max_steps: int = 1000
+    batch_size: int = 64
+    log_every: int = 50
+    eval_every: int = 500
+    save_every: int = 250
+    num_workers: int = 0
+    device: str | None = None
+    resume: bool = True
+
+
+class TrainingTask:
+    """What a model brings to the loop. Subclasses implement every method that raises.
+
+    ``modules`` are the trainable modules by name; the loop moves them to the device,
+    wraps them in DistributedDataParallel when several processes run, and passes the
+    wrapped ones to ``train_step`` through ``self.ddp``; ``self.device`` is set too.
+    """
+
+    config: Any = None
+    device: torch.device = torch.device("cpu")
+    ddp: dict[str, nn.Module] = {}
+
+    def build_modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def build_optimizers(self, modules: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    def collate(self, items: list) -> Any:
+        """How dataset items become a batch (default: torch's default_collate)."""
+        return torch.utils.data.default_collate(items)
+
+    def train_step(self, batch: Any, step: int) -> dict[str, float]:
+        """One optimisation step on ``batch`` (backward and optimizer steps included)."""
+        raise NotImplementedError
+
+    def evaluate(self, step: int, run_dir: Path) -> dict[str, float]:
+        """Metrics (and sample grids) now and then, on the main process only."""
+        return {}
+
+    def export(self, folder: Path) -> None:
+        """Write the finished model(s) as shippable checkpoints into ``folder``."""
+        raise NotImplementedError
+
+
+def is_main_process() -> bool:
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (every device)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _init_distributed(device_name: str | None) -> tuple[torch.device, int, int]:
+    """Join the torchrun process group if there is one; returns (device, rank, world size)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return select_device(device_name), 0, 1
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    base = select_device(device_name)
+    if base.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    else:
+        device, backend = torch.device("cpu"), "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return device, dist.get_rank(), dist.get_world_size()
+
+
+def _batches(loader: DataLoader, sampler: ShuffledEpochs, epoch: int, batch_index: int) -> Iterator[tuple[int, int, Any]]:
+    """(epoch, index of the batch within it, batch) forever, starting at ``batch_index`` of ``epoch``."""
+    while True:
+        sampler.set_epoch(epoch, start=batch_index * loader.batch_size)
+        for batch in loader:
+            yield epoch, batch_index, batch
+            batch_index += 1
+        epoch, batch_index = epoch + 1, 0
+
+
+def _log(run_dir: Path, record: dict[str, Any]) -> None:
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def train(task: TrainingTask, config: TrainConfig) -> Path:
+    """Run ``task`` to ``config.max_steps``, resuming from ``<output_dir>/last`` if it exists.
+
+    Returns the run folder. Under ``torchrun --nproc_per_node=N`` every process runs this
+    function; each sees 1/N of every epoch and rank 0 logs, saves and evaluates.
+    """
+    device, rank, world_size = _init_distributed(config.device)
+    # Each process draws its own noise, but the same seed gives the same run every time.
+    seed_everything(config.seed + rank)
+    run_dir = Path(config.output_dir)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    task.device = device
+    modules = {name: module.to(device) for name, module in task.build_modules().items()}
+    optimizers = task.build_optimizers(modules)
+
+    step, epoch, batch_index = 0, 0, 0
+    last = run_dir / "last"
+    if config.resume and (last / "training_state.json").is_file():
+        step, extra = load_training_state(last, modules, optimizers)
+        epoch, batch_index = int(extra.get("epoch", 0)), int(extra.get("next_batch", 0))
+        if rank == 0:
+            print(f"resuming {run_dir} from step {step}")
+    if rank == 0:
+        record = {"train": dataclasses.asdict(config), "task": _as_json(task.config), "world_size": world_size}
+        (run_dir / "run_config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+    if world_size > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        task.ddp = {name: nn.parallel.DistributedDataParallel(m, device_ids=ids) for name, m in modules.items()}
+    else:
+        task.ddp = dict(modules)
+
+    data = task.dataset()
+    sampler = ShuffledEpochs(len(data), seed=config.seed, rank=rank, world_size=world_size)
+    per_process = max(1, config.batch_size // world_size)
+    loader = DataLoader(
+        data,
+        batch_size=per_process,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        collate_fn=task.collate,
+        drop_last=sampler.per_rank >= per_process,
+        # A private generator: the loader's worker seed must not draw from the global RNG,
+        # or a resumed run would drift from the uninterrupted one.
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+
+    progress = None
+    if rank == 0:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=config.max_steps, initial=step, desc=run_dir.name, dynamic_ncols=True)
+    running: dict[str, list[float]] = {}
+    started = time.time()
+    for module in modules.values():
+        module.train()
+    batches = _batches(loader, sampler, epoch, batch_index)
+    while step < config.max_steps:
+        epoch, batch_index, batch = next(batches)
+        metrics = task.train_step(batch, step)
+        step += 1
+        for key, value in metrics.items():
+            running.setdefault(key, []).append(float(value))
+        if progress is not None:
+            progress.update(1)
+            if step % config.log_every == 0 or step == config.max_steps:
+                means = {k: float(np.mean(v)) for k, v in running.items()}
+                progress.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
+                _log(run_dir, {"step": step, "epoch": epoch, "seconds": round(time.time() - started, 1), **means})
+                running.clear()
+        if step % config.save_every == 0 or step == config.max_steps:
+            if rank == 0:
+                save_training_state(last, modules, optimizers, step, extra={"epoch": epoch, "next_batch": batch_index + 1})
+        if rank == 0 and (step % config.eval_every == 0 or step == config.max_steps):
+            for module in modules.values():
+                module.eval()
+            with torch.no_grad():
+                results = task.evaluate(step, run_dir)
+            for module in modules.values():
+                module.train()
+            if results:
+                _log(run_dir, {"step": step, "eval": results})
+                if progress is not None:
+                    progress.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+    if progress is not None:
+        progress.close()
+    if rank == 0:
+        for module in modules.values():
+            module.eval()
+        task.export(run_dir / "final")
+        _log(run_dir, {"step": step, "finished": True, "seconds": round(time.time() - started, 1)})
+    if world_size > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return run_dir
+
+
+def _as_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value

@@ -1,0 +1,221 @@
+"""Training the text-to-image GAN: matching-aware hinge loss, GAN-INT, conditioning augmentation.
+
+Per step, with x a real image, e its caption's embedding, e' a mismatched caption's:
+
+- Discriminator (hinge, matching-aware, Reed et al.): (x, e) is real; (x, e') and
+  (G(z, e), e) are fake, each weighted 1/2.
+- Generator: fool D on (G(z, e), e), plus GAN-INT: fool D on (G(z, e_mix), e_mix) with
+  e_mix halfway between two captions of the batch, plus the KL term of conditioning
+  augmentation.
+
+Half of the mismatched captions are the image's own caption with petal and stem colours
+exchanged (when that swapped pair is a seen pair): the discriminator, and through it the
+generator, must then look at which colour belongs to which part, not just which colours
+are present. The other half come from other images of the batch.
+
+Caption embeddings are computed once per unique caption and kept on disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ..data import load_world
+from ..data.cache import default_cache_dir, rendered_images
+from ..data.flowers import SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator
+from ..registry import load_text_encoder
+from .loop import TrainingTask
+
+
+def discriminator_hinge_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor) -> torch.Tensor:
+    """Matching-aware hinge loss of D from its scores (B,) on the three kinds of pair."""
+    return F.relu(1 - real_right).mean() + 0.5 * (F.relu(1 + real_wrong).mean() + F.relu(1 + fake_right).mean())
+
+
+def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator's hinge loss: raise D's score of its images with their texts."""
+    return -fake_scores.mean()
+
+
+def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_variance)) || N(0, I)), summed over dims, averaged over the batch."""
+    return 0.5 * torch.mean(torch.sum(mean**2 + log_variance.exp() - 1 - log_variance, dim=1))
+
+
+def caption_embeddings(encoder_name: str, captions: list[str], cache_dir: Path | None = None) -> np.ndarray:
+    """Embeddings (len(captions), dim) of ``captions`` under ``encoder_name``, cached on disk."""
+    digest = hashlib.sha1(("\n".join(captions)).encode()).hexdigest()[:16]
+    folder = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = folder / f"captions-{encoder_name}-{len(captions)}-{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    vectors = load_text_encoder(encoder_name).encode(captions).astype(np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, vectors)
+    partial.rename(path)
+    return vectors
+
+
+class CaptionedFlowers(Dataset):
+    """Rendered flowers with, per image, the ids of its captions and of their swapped twins.
+
+    ``captions`` is the list of unique caption strings; ``caption_ids`` (N, T) and
+    ``swapped_ids`` (N, T) index it, -1 where the swapped pair is held out of training.
+    ``__getitem__`` returns (image (3, H, W) in [-1, 1], caption id, swapped id, pair id),
+    with the caption chosen at random among the image's T captions.
+    """
+
+    def __init__(self, world):
+        self.images = rendered_images(world)
+        index: dict[str, int] = {}
+        captions: list[str] = []
+
+        def caption_id(text: str) -> int:
+            if text not in index:
+                index[text] = len(captions)
+                captions.append(text)
+            return index[text]
+
+        seen = set(SEEN_PAIRS)
+        ids, swapped, pairs = [], [], []
+        for s in world.samples(render=False):
+            twin = swap_colours(s.attributes)
+            twin_seen = (twin["petal_colour"], twin["stem_colour"]) in seen
+            ids.append([caption_id(c) for c in s.captions])
+            swapped.append([caption_id(TEMPLATES_BY_NAME[t].fill(twin)) if twin_seen else -1 for t in s.templates])
+            pairs.append(SEEN_PAIRS.index((s.attributes["petal_colour"], s.attributes["stem_colour"])))
+        self.captions = captions
+        self.caption_ids = np.asarray(ids, dtype=np.int64)
+        self.swapped_ids = np.asarray(swapped, dtype=np.int64)
+        self.pair_ids = np.asarray(pairs, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        image = torch.from_numpy(np.array(self.images[i])).permute(2, 0, 1).float() / 127.5 - 1.0  # (3, H, W)
+        k = int(torch.randint(self.caption_ids.shape[1], (1,)))
+        return image, int(self.caption_ids[i, k]), int(self.swapped_ids[i, k]), int(self.pair_ids[i])
+
+
+@dataclass
+class Text2ImageTaskConfig:
+    """Data, losses and optimisation of a text-to-image run."""
+
+    text_encoder: str = "use"
+    train_size: int = 20000
+    world_seed: int = 0
+    generator_lr: float = 2e-4
+    discriminator_lr: float = 4e-4
+    betas: tuple = (0.5, 0.999)
+    kl_weight: float = 1.0
+    interpolation_weight: float = 1.0
+    swapped_mismatch_rate: float = 0.5
+    ema_decay: float = 0.999
+    eval_prompts: int = 128
+    model: dict = field(default_factory=dict)
+
+
+class Text2ImageTask(TrainingTask):
+    def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = "checkpoints/flower-attributes"):
+        self.config = config
+        self.classifier_path = classifier_path
+        world = load_world("flowers", "train", size=config.train_size, seed=config.world_seed)
+        self.data = CaptionedFlowers(world)
+        self.embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, self.data.captions))  # (C, D)
+        self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **config.model)
+
+    def build_modules(self):
+        self.generator = Text2ImageGenerator(self.model_config)
+        self.discriminator = Text2ImageDiscriminator(self.model_config)
+        self.ema = copy.deepcopy(self.generator)
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        return {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+
+    def build_optimizers(self, modules):
+        c = self.config
+        self.g_optimizer = torch.optim.Adam(modules["generator"].parameters(), lr=c.generator_lr, betas=tuple(c.betas))
+        self.d_optimizer = torch.optim.Adam(modules["discriminator"].parameters(), lr=c.discriminator_lr, betas=tuple(c.betas))
+        return {"generator": self.g_optimizer, "discriminator": self.d_optimizer}
+
+    def dataset(self):
+        return self.data
+
+    def train_step(self, batch, step):
+        images, caption_ids, swapped_ids, pair_ids = batch
+        images = images.to(self.device)  # (B, 3, 64, 64)
+        b = images.shape[0]
+        table = self.embeddings.to(self.device)
+        right = table[caption_ids.to(self.device)]  # (B, D)
+        # Mismatched texts: another image's caption (a different colour pair), or the swapped twin.
+        shift = torch.roll(torch.arange(b), 1)
+        use_swap = (swapped_ids >= 0) & (torch.rand(b) < self.config.swapped_mismatch_rate)
+        wrong_ids = torch.where(use_swap, swapped_ids, caption_ids[shift])
+        wrong = table[wrong_ids.to(self.device)]  # (B, D)
+        generator, discriminator = self.ddp["generator"], self.ddp["discriminator"]
+        noise_dim = self.model_config.noise_dim
+
+        # Discriminator step.
+        with torch.no_grad():
+            fake = generator(right, torch.randn(b, noise_dim, device=self.device)).images
+        d_loss = discriminator_hinge_loss(discriminator(images, right), discriminator(images, wrong), discriminator(fake, right))
+        self.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.d_optimizer.step()
+
+        # Generator step: matching texts, and GAN-INT interpolations between two captions.
+        mixed = 0.5 * right + 0.5 * right[torch.randperm(b)]
+        both = torch.cat([right, mixed])  # (2B, D)
+        out = generator(both, torch.randn(2 * b, noise_dim, device=self.device))
+        scores = discriminator(out.images, both)  # (2B,)
+        g_adv = generator_hinge_loss(scores[:b])
+        g_int = generator_hinge_loss(scores[b:])
+        kl = kl_divergence(out.mean, out.log_variance)
+        g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl
+        self.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_optimizer.step()
+        self._update_ema()
+        return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item()}
+
+    @torch.no_grad()
+    def _update_ema(self):
+        decay = self.config.ema_decay
+        for ema_p, p in zip(self.ema.parameters(), self.generator.parameters()):
+            ema_p.lerp_(p, 1 - decay)
+        for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
+            ema_b.copy_(b)
+
+    def evaluate(self, step, run_dir: Path):
+        from ..evaluation.text2image import binding_report, sample_grid, seen_prompts
+
+        prompts = ["a red flower with a yellow stem", "a yellow flower with a red stem",
+                   "a blue flower with a white stem", "a white flower with a blue stem"]
+        embeddings = torch.from_numpy(load_text_encoder(self.config.text_encoder).encode(prompts)).to(self.device)
+        grid = sample_grid(self.ema, embeddings, prompts, per_prompt=6, seed=0)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        grid.save(run_dir / "samples" / f"step-{step:06d}.png")
+        if not self.classifier_path or not Path(self.classifier_path, "config.json").is_file():
+            return {}
+        report = binding_report(self.ema, self.config.text_encoder, seen_prompts(self.config.eval_prompts), self.classifier_path, seed=step)
+        return {"binding": report["binding_accuracy"], "petal": report["attribute_accuracy"]["petal_colour"], "stem": report["attribute_accuracy"]["stem_colour"]}
+
+    def export(self, folder: Path):
+        self.ema.save_pretrained(folder, dtype=torch.float16, metadata={"task": _plain(self.config)})
+
+
+def _plain(config) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(config)

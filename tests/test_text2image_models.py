@@ -1,0 +1,106 @@
+"""The text-to-image GAN and its judge: shapes, determinism, losses, checkpoints, a short run."""
+
+import json
+
+import pytest
+import torch
+
+from t2i_core.models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
+from t2i_core.models.residual_attention import ResidualAttentionModule
+from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator
+from t2i_core.training.text2image_task import discriminator_hinge_loss, generator_hinge_loss, kl_divergence
+
+TINY = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8)
+
+
+def test_residual_attention_combines_trunk_and_mask_as_one_plus_m_times_t():
+    torch.manual_seed(0)
+    module = ResidualAttentionModule(6).eval()
+    x = torch.randn(2, 6, 8, 8)
+    out, mask = module(x)
+    assert out.shape == mask.shape == (2, 6, 8, 8)
+    assert 0 < mask.min() and mask.max() < 1
+    assert torch.allclose(out, (1 + mask) * module.trunk(x), atol=1e-6)
+
+
+def test_generator_shapes_range_and_masks():
+    torch.manual_seed(0)
+    generator = Text2ImageGenerator(TINY).eval()
+    out = generator(torch.randn(3, 50), torch.randn(3, TINY.noise_dim), return_masks=True)
+    assert out.images.shape == (3, 3, 64, 64)
+    assert out.images.min() >= -1 and out.images.max() <= 1
+    assert set(out.masks) == set(TINY.attention_at)
+    for size, mask in out.masks.items():
+        assert mask.shape == (3, size, size) and 0 < mask.min() and mask.max() < 1
+    assert out.mean.shape == out.log_variance.shape == (3, TINY.condition_dim)
+
+
+def test_generator_is_deterministic_given_noise_and_depends_on_text():
+    torch.manual_seed(0)
+    generator = Text2ImageGenerator(TINY).eval()
+    text, noise = torch.randn(2, 50), torch.randn(2, TINY.noise_dim)
+    with torch.no_grad():
+        a = generator(text, noise, sample_condition=False).images
+        b = generator(text, noise, sample_condition=False).images
+        c = generator(text.flip(0), noise, sample_condition=False).images
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_discriminator_scores_each_image_text_pair():
+    torch.manual_seed(0)
+    discriminator = Text2ImageDiscriminator(TINY)
+    scores = discriminator(torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 50))
+    assert scores.shape == (4,)
+
+
+def test_matching_aware_loss_on_a_hand_made_batch():
+    confident = discriminator_hinge_loss(torch.tensor([2.0, 1.5]), torch.tensor([-2.0, -1.0]), torch.tensor([-3.0, -1.0]))
+    assert confident.item() == 0.0  # every pair beyond its margin
+    fooled = discriminator_hinge_loss(torch.tensor([0.0]), torch.tensor([1.0]), torch.tensor([0.0]))
+    assert fooled.item() == pytest.approx(1.0 + 0.5 * (2.0 + 1.0))
+    # A real image with the wrong text must cost the discriminator like a fake does.
+    wrong_called_real = discriminator_hinge_loss(torch.tensor([1.0]), torch.tensor([1.0]), torch.tensor([-1.0]))
+    assert wrong_called_real.item() == pytest.approx(1.0)
+    assert generator_hinge_loss(torch.tensor([1.0, 3.0])).item() == -2.0
+    assert kl_divergence(torch.zeros(2, 4), torch.zeros(2, 4)).item() == 0.0
+    assert kl_divergence(torch.ones(2, 4), torch.zeros(2, 4)).item() == pytest.approx(2.0)
+
+
+def test_generator_checkpoint_round_trips(tmp_path):
+    torch.manual_seed(0)
+    generator = Text2ImageGenerator(TINY).eval()
+    generator.save_pretrained(tmp_path)
+    loaded = Text2ImageGenerator.from_pretrained(tmp_path)
+    assert loaded.config == TINY
+    text, noise = torch.randn(2, 50), torch.randn(2, TINY.noise_dim)
+    with torch.no_grad():
+        assert torch.equal(generator(text, noise, sample_condition=False).images, loaded(text, noise, sample_condition=False).images)
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["text_encoder"] == "glove-avg"
+
+
+def test_classifier_predicts_every_attribute_and_embeds():
+    torch.manual_seed(0)
+    classifier = FlowerAttributeClassifier(FlowerClassifierConfig()).eval()
+    images = torch.rand(5, 3, 64, 64)
+    logits = classifier(images)
+    assert {k: v.shape for k, v in logits.items()} == {k: (5, len(v)) for k, v in classifier.config.attributes.items()}
+    assert classifier.embed(images).shape == (5, classifier.config.feature_dim)
+    predicted = classifier.predict(images)
+    assert predicted["petal_count"][0] in (5, 8) and predicted["size"][0] in ("small", "large")
+
+
+def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, model={"generator_width": 8, "discriminator_width": 8})
+    task = Text2ImageTask(config, classifier_path=None)
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, log_every=10, eval_every=40, save_every=40))
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    d_losses = [r["d_loss"] for r in records if "d_loss" in r]
+    assert d_losses[-1] < d_losses[0]
+    assert (run_dir / "samples" / "step-000040.png").is_file()
+    generator = Text2ImageGenerator.from_pretrained(run_dir / "final")
+    assert generator.config.text_dim == 50 and generator.config.generator_width == 8
