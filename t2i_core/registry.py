@@ -87,6 +87,16 @@ PIPELINES.register(
     "t2i_core.pipelines.encoder_comparison:EncoderComparisonPipeline",
     "cosines, similarity matrices and PCA maps of sentences under several sentence encoders",
 )
+PIPELINES.register(
+    "text2image",
+    "t2i_core.pipelines.text2image:Text2ImagePipeline",
+    "sentence -> 64x64 flower images from the GAN (encoder='use' or 'glove-avg'), interpolation, attention masks",
+)
+PIPELINES.register(
+    "flower-attributes",
+    "t2i_core.pipelines.flower_attributes:FlowerAttributesPipeline",
+    "flower images -> predicted petal, stem and centre colour, petal shape and count, size",
+)
 
 TEXT_ENCODERS.register(
     "use",

@@ -39,6 +39,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     encoders.add_argument("--show-wrong", type=int, default=3, metavar="N", help="wrong triplets listed per encoder in text output (default 3)")
     encoders.set_defaults(func=run_encoders)
 
+    text2image = sub.add_parser(
+        "text2image",
+        help="colour binding, diversity and Frechet distance of the text-to-image generators",
+        description=(
+            "Judge each shipped generator with the flower attribute classifier: binding accuracy (petal and "
+            "stem colour both right) on seen prompts, held-out templates, held-out colour pairs and "
+            "order-swapped twins; per-attribute accuracy; diversity and Frechet distance in the judge's "
+            "feature space next to the same figures for real images."
+        ),
+    )
+    text2image.add_argument("--encoders", nargs="+", default=["use", "glove-avg"], metavar="NAME", help="generators to measure, by encoder (default: use glove-avg)")
+    text2image.add_argument("--prompts", default=None, metavar="FILE", help="JSONL of {text, expected: {petal_colour, stem_colour, ...}} to score too")
+    text2image.add_argument("-n", "--num-prompts", type=int, default=500, help="prompts per group (default 500)")
+    text2image.add_argument("--checkpoint", action="append", default=[], metavar="ENCODER=PATH", help="measure another checkpoint for an encoder")
+    text2image.add_argument("--classifier", default=None, metavar="PATH", help="the judge's checkpoint (default: shipped)")
+    text2image.add_argument("--seed", type=int, default=0, help="seed of prompts and noise (default 0)")
+    text2image.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    text2image.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
+    text2image.set_defaults(func=run_text2image)
+
 
 def run_encoders(args: argparse.Namespace) -> int:
     if args.seed < 0:
@@ -49,13 +69,51 @@ def run_encoders(args: argparse.Namespace) -> int:
         # An encoder that cannot load here (use-tfhub without TensorFlow or its SavedModel).
         print(f"error: {error}", file=sys.stderr)
         return 2
-    text = json.dumps(report, indent=2)
-    if args.output:
-        output = Path(args.output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text + "\n", encoding="utf-8")
+    text = _write(report, args.output)
     print(text if args.json else format_encoder_report(report, show_wrong=args.show_wrong))
     return 0
+
+
+def _write(report: dict, output: str | None) -> str:
+    text = json.dumps(report, indent=2)
+    if output:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+def run_text2image(args: argparse.Namespace) -> int:
+    from ..evaluation.text2image import evaluate_text2image
+
+    if args.num_prompts < 2:
+        raise ValueError(f"--num-prompts must be at least 2, got {args.num_prompts}")
+    checkpoints = {}
+    for item in args.checkpoint:
+        encoder, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--checkpoint takes ENCODER=PATH, got {item!r}")
+        checkpoints[encoder] = path
+    report = evaluate_text2image(args.encoders, n_prompts=args.num_prompts, seed=args.seed, prompts_file=args.prompts,
+                                 classifier=args.classifier, checkpoints=checkpoints)
+    text = _write(report, args.output)
+    print(text if args.json else format_text2image_report(report))
+    return 0
+
+
+def format_text2image_report(report: dict) -> str:
+    """The report of ``evaluate_text2image`` as readable tables."""
+    judge = report["judge"]
+    lines = [f"Judge (flower attribute classifier) on {judge['n']} real test flowers: "
+             + ", ".join(f"{k} {v:.3f}" for k, v in judge["real_test_accuracy"].items())
+             + ("" if judge["fit_to_judge"] else "  ** below 0.98: the figures below are not trustworthy **"), ""]
+    generators = report["generators"]
+    groups = list(next(iter(generators.values()))["binding_accuracy"]) if generators else []
+    rows = [[name] + [_number(g["binding_accuracy"][k]) for k in groups] + [f"{g['diversity']:.2f} ({g['diversity_ratio']:.2f}x)", f"{g['frechet']:.2f} ({g['frechet_ratio']:.2f}x)"]
+            for name, g in generators.items()]
+    lines += _table(["generator", *[f"binding {k}" for k in groups], "diversity (x real)", "Frechet (x real-vs-real)"], rows)
+    lines += ["", f"real images: diversity {report['real']['diversity']:.2f}, Frechet real-vs-real {report['real']['frechet_real_vs_real']:.2f}"]
+    return "\n".join(lines)
 
 
 def _number(value) -> str:

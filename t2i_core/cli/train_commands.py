@@ -49,7 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the text-to-image GAN (GAN-INT-CLS with residual attention)",
         description="Train a text-to-image GAN conditioned on a sentence encoder.",
     )
-    _common(gan, steps=6000, batch=64, output="runs/text2image-{encoder}")
+    _common(gan, steps=3000, batch=32, output="runs/text2image-{encoder}")
     gan.add_argument("--encoder", default="use", help="text encoder name (default use)")
     gan.add_argument("--train-size", type=int, default=20000, help="training flowers (default 20000)")
     gan.add_argument("--classifier", default=str(SHIPPED / "flower-attributes"), help="judge used for the binding metric during training")

@@ -159,3 +159,144 @@ def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifi
         if stated:
             per_attribute[key] = float(np.mean([predicted[key][i] == p.expected[key] for i, p in stated]))
     return {"n": len(prompts), "binding_accuracy": float(np.mean(both)), "attribute_accuracy": per_attribute}
+
+
+# ------------------------------------------------------------------ the full evaluation
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to feature sets a (N, F) and b (M, F)."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(cov_a @ cov_b)
+    if not np.isfinite(root).all():
+        eps = np.eye(len(cov_a)) * 1e-6
+        root = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+    root = np.real(root)
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root))
+
+
+def mean_pairwise_distance(features: np.ndarray) -> float:
+    """Mean Euclidean distance over all pairs of rows of (K, F) features."""
+    k = len(features)
+    distances = np.linalg.norm(features[:, None, :] - features[None, :, :], axis=-1)  # (K, K)
+    return float(distances.sum() / (k * (k - 1)))
+
+
+def _real_images_by_pair(size: int, seed: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    from ..data.cache import rendered_images
+
+    world = load_world("flowers", "test", size=size, seed=seed)
+    pairs = [(s.attributes["petal_colour"], s.attributes["stem_colour"]) for s in world.samples(render=False)]
+    return rendered_images(world), pairs
+
+
+def _to_unit(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(images)).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def _score(judge, images: torch.Tensor, prompts: list[Prompt]) -> tuple[list[bool], dict[str, list[bool]]]:
+    predicted = judge(images)
+    both = [all(predicted[i][k] == p.expected[k] for k in COLOUR_KEYS) for i, p in enumerate(prompts)]
+    hits: dict[str, list[bool]] = {}
+    for i, p in enumerate(prompts):
+        for key, value in p.expected.items():
+            hits.setdefault(key, []).append(predicted[i][key] == value)
+    return both, hits
+
+
+def evaluate_text2image(
+    encoders: list[str],
+    n_prompts: int = 500,
+    seed: int = 0,
+    prompts_file: str | Path | None = None,
+    classifier: str | Path | None = None,
+    checkpoints: dict[str, str] | None = None,
+    diversity_pairs: int = 24,
+    images_per_prompt: int = 8,
+) -> dict[str, Any]:
+    """The measurements of the module docstring for each generator, as a JSON-able dict.
+
+    Args:
+        encoders: which shipped generators (``text2image-<encoder>``) to measure.
+        n_prompts: prompts per group (a), (b), (c); (d) has one twin per eligible prompt of (a).
+        prompts_file: also score the user's prompts (JSONL, see :func:`load_prompts_file`).
+        classifier: the judge's checkpoint (default: the shipped ``flower-attributes``).
+        checkpoints: encoder -> generator checkpoint, to measure unshipped runs.
+    """
+    import time
+
+    from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
+    from ..pipelines.text2image import Text2ImagePipeline
+
+    started = time.time()
+    judge = FlowerAttributesPipeline(classifier or DEFAULT_CHECKPOINT)
+    real, real_pairs = _real_images_by_pair(2 * max(n_prompts, 500), seed + 7)
+    half = len(real) // 2
+    real_a, real_b = _to_unit(real[:half]), _to_unit(real[half:])
+    real_features_a, real_features_b = judge.features(real_a), judge.features(real_b)
+    truth = load_world("flowers", "test", size=len(real), seed=seed + 7)
+    judge_accuracy = {}
+    predicted = judge(_to_unit(real))
+    for key in ATTRIBUTE_VALUES:
+        judge_accuracy[key] = float(np.mean([predicted[s.index][key] == s.attributes[key] for s in truth.samples(render=False)]))
+
+    # Diversity of real flowers of one colour pair: the figure generated ones are held to.
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for i, pair in enumerate(real_pairs):
+        by_pair.setdefault(pair, []).append(i)
+    diverse_pairs = [p for p in sorted(by_pair) if len(by_pair[p]) >= images_per_prompt][:diversity_pairs]
+    real_diversity = float(np.mean([
+        mean_pairwise_distance(judge.features(_to_unit(real[by_pair[p][:images_per_prompt]]))) for p in diverse_pairs
+    ]))
+
+    groups = {
+        "seen": seen_prompts(n_prompts, seed),
+        "heldout-templates": heldout_template_prompts(n_prompts, seed),
+        "heldout-pairs": heldout_pair_prompts(n_prompts, seed),
+    }
+    if prompts_file:
+        groups["user"] = load_prompts_file(prompts_file)
+    report: dict[str, Any] = {
+        "judge": {"checkpoint": str(classifier or DEFAULT_CHECKPOINT), "real_test_accuracy": judge_accuracy,
+                  "min_accuracy": min(judge_accuracy.values()), "fit_to_judge": min(judge_accuracy.values()) >= 0.98, "n": len(real)},
+        "real": {"diversity": real_diversity, "frechet_real_vs_real": frechet_distance(real_features_a, real_features_b)},
+        "generators": {},
+        "config": {"n_prompts": n_prompts, "seed": seed, "diversity_pairs": len(diverse_pairs), "images_per_prompt": images_per_prompt},
+    }
+    for encoder in encoders:
+        pipe = Text2ImagePipeline(encoder, checkpoint=(checkpoints or {}).get(encoder))
+        result: dict[str, Any] = {"binding_accuracy": {}, "attribute_accuracy": {}, "n": {}}
+
+        def generate(prompts: list[Prompt], noise_seed: int) -> torch.Tensor:
+            return generate_images(pipe.generator, pipe.embed([p.text for p in prompts]), seed=noise_seed)
+
+        seen_images = None
+        for group, prompts in groups.items():
+            images = generate(prompts, seed + 1)
+            if group == "seen":
+                seen_images = images
+            both, hits = _score(judge, images, prompts)
+            result["binding_accuracy"][group] = float(np.mean(both))
+            result["attribute_accuracy"][group] = {k: float(np.mean(v)) for k, v in hits.items()}
+            result["n"][group] = len(prompts)
+        twins = swapped_twins(groups["seen"])
+        originals, swapped = [t[0] for t in twins], [t[1] for t in twins]
+        # Each twin uses the same noise as its original: only the word order differs.
+        both_original, _ = _score(judge, generate(originals, seed + 1), originals)
+        both_swapped, _ = _score(judge, generate(swapped, seed + 1), swapped)
+        result["binding_accuracy"]["swapped-twins"] = float(np.mean([a and b for a, b in zip(both_original, both_swapped)]))
+        result["n"]["swapped-twins"] = len(twins)
+        # Diversity: several images of one simple prompt per colour pair.
+        diversity = []
+        for petal, stem in diverse_pairs:
+            prompt = Prompt(f"a {petal} flower with a {stem} stem", {"petal_colour": petal, "stem_colour": stem})
+            images = generate_images(pipe.generator, pipe.embed([prompt.text]), per_prompt=images_per_prompt, seed=seed + 2)
+            diversity.append(mean_pairwise_distance(judge.features(images)))
+        result["diversity"] = float(np.mean(diversity))
+        result["diversity_ratio"] = result["diversity"] / real_diversity
+        result["frechet"] = frechet_distance(judge.features(seen_images[: len(real_features_a)]), real_features_a)
+        result["frechet_ratio"] = result["frechet"] / report["real"]["frechet_real_vs_real"]
+        report["generators"][encoder] = result
+    report["config"]["seconds"] = round(time.time() - started, 1)
+    return report

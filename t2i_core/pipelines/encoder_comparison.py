@@ -17,35 +17,11 @@ import numpy as np
 
 from ..registry import TEXT_ENCODERS, load_text_encoder
 from ..text_encoders.base import cosine_matrix, cosine_similarity
+from .text_input import MAX_SENTENCE_CHARS, MAX_SENTENCES, check_sentence, check_sentences  # noqa: F401 (re-exported)
 
 DEFAULT_ENCODERS = ("use", "glove-avg")
-MAX_SENTENCE_CHARS = 2000
-MAX_SENTENCES = 200
 MAX_UPLOAD_PAIRS = 5000
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "evaluation" / "results" / "encoders.json"
-
-
-def check_sentence(text: Any, what: str = "the sentence") -> str:
-    """``text`` stripped, or a ValueError that says what is wrong with it."""
-    if not isinstance(text, str):
-        raise ValueError(f"{what} must be text, got {type(text).__name__}")
-    stripped = text.strip()
-    if not stripped:
-        raise ValueError(f"{what} is empty; type a sentence")
-    if len(stripped) > MAX_SENTENCE_CHARS:
-        raise ValueError(f"{what} has {len(stripped):,} characters; the limit is {MAX_SENTENCE_CHARS:,}")
-    if any(ord(c) < 32 and c not in "\t\n" for c in stripped):
-        raise ValueError(f"{what} contains control characters")
-    return stripped
-
-
-def check_sentences(texts: Sequence[Any]) -> list[str]:
-    """Every sentence checked by :func:`check_sentence`; at most ``MAX_SENTENCES`` of them."""
-    if len(texts) == 0:
-        raise ValueError("no sentences given")
-    if len(texts) > MAX_SENTENCES:
-        raise ValueError(f"{len(texts)} sentences; the limit is {MAX_SENTENCES}")
-    return [check_sentence(t, f"sentence {i + 1}") for i, t in enumerate(texts)]
 
 
 def pca_2d(vectors: np.ndarray) -> np.ndarray:
