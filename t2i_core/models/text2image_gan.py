@@ -45,15 +45,39 @@ class Text2ImageConfig:
     attention_at: tuple = (8, 16)  # resolutions that get a residual attention module
 
 
+class EmbeddingStandardizer(nn.Module):
+    """Per-dimension standardisation of sentence embeddings, fitted on the training captions.
+
+    USE vectors of two flower captions have a cosine near 0.9: what tells them apart lives
+    in small differences along a few directions. Centring and scaling each dimension
+    by its spread over the training captions brings those differences to unit size
+    before any layer sees them. The statistics are buffers, so they ship with the weights.
+    """
+
+    def __init__(self, text_dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(text_dim))
+        self.register_buffer("scale", torch.ones(text_dim))
+
+    def fit(self, embeddings: torch.Tensor) -> None:
+        """Set the statistics from embeddings (N, text_dim)."""
+        self.mean.copy_(embeddings.mean(0))
+        self.scale.copy_(embeddings.std(0).clamp_min(1e-6))
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        return (embedding - self.mean) / self.scale
+
+
 class TextConditioning(nn.Module):
     """Sentence embedding (B, text_dim) -> condition (B, condition_dim), with mean and log-variance."""
 
     def __init__(self, text_dim: int, condition_dim: int):
         super().__init__()
+        self.standardize = EmbeddingStandardizer(text_dim)
         self.project = nn.Linear(text_dim, condition_dim * 2)
 
     def forward(self, embedding: torch.Tensor, sample: bool = True):
-        stats = F.leaky_relu(self.project(embedding), 0.2)  # (B, 2 * condition_dim)
+        stats = F.leaky_relu(self.project(self.standardize(embedding)), 0.2)  # (B, 2 * condition_dim)
         mean, log_variance = stats.chunk(2, dim=1)  # (B, condition_dim) each
         if not sample:
             return mean, mean, log_variance
@@ -142,6 +166,7 @@ class Text2ImageDiscriminator(nn.Module):
             spectral_norm(nn.Conv2d(4 * w, 8 * w, 4, 2, 1)),  # 4x4
             nn.LeakyReLU(0.2, inplace=True),
         )
+        self.standardize = EmbeddingStandardizer(config.text_dim)
         self.text = nn.Sequential(spectral_norm(nn.Linear(config.text_dim, config.condition_dim)), nn.LeakyReLU(0.2, inplace=True))
         self.joint = nn.Sequential(
             spectral_norm(nn.Conv2d(8 * w + config.condition_dim, 8 * w, 1)),
@@ -151,5 +176,5 @@ class Text2ImageDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         features = self.image(images)  # (B, 8w, 4, 4)
-        text = self.text(embedding)[:, :, None, None].expand(-1, -1, *features.shape[-2:])  # (B, condition_dim, 4, 4)
+        text = self.text(self.standardize(embedding))[:, :, None, None].expand(-1, -1, *features.shape[-2:])  # (B, condition_dim, 4, 4)
         return self.joint(torch.cat([features, text], dim=1)).flatten()  # (B,)

@@ -118,7 +118,7 @@ class Text2ImageTaskConfig:
     generator_lr: float = 2e-4
     discriminator_lr: float = 4e-4
     betas: tuple = (0.5, 0.999)
-    kl_weight: float = 1.0
+    kl_weight: float = 0.5
     interpolation_weight: float = 1.0
     swapped_mismatch_rate: float = 0.5
     ema_decay: float = 0.999
@@ -138,6 +138,8 @@ class Text2ImageTask(TrainingTask):
     def build_modules(self):
         self.generator = Text2ImageGenerator(self.model_config)
         self.discriminator = Text2ImageDiscriminator(self.model_config)
+        self.generator.conditioning.standardize.fit(self.embeddings)
+        self.discriminator.standardize.fit(self.embeddings)
         self.ema = copy.deepcopy(self.generator)
         for p in self.ema.parameters():
             p.requires_grad_(False)
