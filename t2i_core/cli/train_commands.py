@@ -82,7 +82,7 @@ def _ship(run_dir: Path, name: str) -> None:
 def run_flower_classifier(args: argparse.Namespace) -> int:
     from ..training.flower_classifier_task import FlowerClassifierTask, FlowerClassifierTaskConfig
 
-    task = FlowerClassifierTask(FlowerClassifierTaskConfig(train_size=args.train_size), seed=args.seed)
+    task = FlowerClassifierTask(FlowerClassifierTaskConfig(train_size=args.train_size, total_steps=args.steps), seed=args.seed)
     run_dir = train(task, _train_config(args, args.output))
     if args.ship:
         _ship(run_dir, "flower-attributes")

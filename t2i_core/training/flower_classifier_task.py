@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class FlowerClassifierTaskConfig:
     world_seed: int = 0
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
+    total_steps: int = 1200  # the learning rate decays to zero along a cosine over these steps
     model: FlowerClassifierConfig = None
 
     def __post_init__(self):
@@ -106,6 +108,10 @@ class FlowerClassifierTask(TrainingTask):
         images, labels = batch
         images = degrade(images, self._generator).to(self.device)
         labels = {k: v.to(self.device) for k, v in labels.items()}
+        # Cosine decay: a constant rate leaves the judge wandering between epochs.
+        progress = min(step / max(self.config.total_steps, 1), 1.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
         model = self.ddp["classifier"]
         logits = model(images)
         loss = self.model.loss(logits, labels)
