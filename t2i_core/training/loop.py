@@ -213,7 +213,9 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         if rank == 0 and (step % config.eval_every == 0 or step == config.max_steps):
             for module in modules.values():
                 module.eval()
-            with torch.no_grad():
+            # fork_rng: measuring must not shift the training's random stream, or a run
+            # resumed from this step would drift from the uninterrupted one.
+            with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 results = task.evaluate(step, run_dir)
             for module in modules.values():
                 module.train()
