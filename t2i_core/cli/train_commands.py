@@ -71,12 +71,30 @@ def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
     )
 
 
-def _ship(run_dir: Path, name: str) -> None:
+def ship(run_dir: Path, name: str) -> Path:
+    """Copy a run's exported checkpoint into ``checkpoints/<name>`` with ``training.json``.
+
+    ``training.json`` holds the run's config (how to reproduce it), its last evaluation
+    and its wall time, so a shipped checkpoint says how it was made.
+    """
+    import json
+
     target = SHIPPED / name
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(run_dir / "final", target)
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    evaluations = [r for r in records if "eval" in r]
+    finished = [r for r in records if r.get("finished")]
+    summary = {
+        "run": json.loads((run_dir / "run_config.json").read_text(encoding="utf-8")),
+        "last_evaluation": evaluations[-1] if evaluations else None,
+        "steps": finished[-1]["step"] if finished else None,
+        "seconds_last_session": finished[-1]["seconds"] if finished else None,
+    }
+    (target / "training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"shipped {run_dir / 'final'} -> {target}")
+    return target
 
 
 def run_flower_classifier(args: argparse.Namespace) -> int:
@@ -85,7 +103,7 @@ def run_flower_classifier(args: argparse.Namespace) -> int:
     task = FlowerClassifierTask(FlowerClassifierTaskConfig(train_size=args.train_size, total_steps=args.steps), seed=args.seed)
     run_dir = train(task, _train_config(args, args.output))
     if args.ship:
-        _ship(run_dir, "flower-attributes")
+        ship(run_dir, "flower-attributes")
     return 0
 
 
@@ -96,5 +114,5 @@ def run_text2image(args: argparse.Namespace) -> int:
     task = Text2ImageTask(Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size), classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:
-        _ship(run_dir, f"text2image-{args.encoder}")
+        ship(run_dir, f"text2image-{args.encoder}")
     return 0

@@ -162,18 +162,24 @@ def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifi
 
 
 # ------------------------------------------------------------------ the full evaluation
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to feature sets a (N, F) and b (M, F)."""
-    from scipy import linalg
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to feature sets a (N, F) and b (M, F).
+
+    The trace term tr((C_a C_b)^(1/2)) is computed as tr((C_a^(1/2) C_b C_a^(1/2))^(1/2)),
+    a symmetric form whose eigenvalues are real and non-negative, so features with dead
+    (constant) dimensions and singular covariances give no complex or NaN results.
+    """
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(cov_a @ cov_b)
-    if not np.isfinite(root).all():
-        eps = np.eye(len(cov_a)) * 1e-6
-        root = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
-    root = np.real(root)
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root))
+    root_a = _psd_sqrt(cov_a)
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = float(np.sqrt(np.clip(middle, 0, None)).sum())
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def mean_pairwise_distance(features: np.ndarray) -> float:
