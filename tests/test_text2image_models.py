@@ -104,3 +104,27 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     assert (run_dir / "samples" / "step-000040.png").is_file()
     generator = Text2ImageGenerator.from_pretrained(run_dir / "final")
     assert generator.config.text_dim == 50 and generator.config.generator_width == 8
+
+
+def test_batchnorm_recalibration_makes_eval_mode_match_training_mode():
+    from t2i_core.models.text2image_gan import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    generator = Text2ImageGenerator(TINY)
+    table = torch.randn(40, 50) * 3 + 1
+    # Stale statistics, as an averaged generator inherits them.
+    for module in generator.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.fill_(5.0)
+            module.running_var.fill_(0.01)
+    noise = torch.randn(256, TINY.noise_dim, generator=torch.Generator().manual_seed(1))
+    text = table[torch.arange(256) % 40]
+    with torch.no_grad():
+        generator.train()
+        reference = generator(text, noise, sample_condition=False).images.mean().item()
+        generator.eval()
+        stale = generator(text, noise, sample_condition=False).images.mean().item()
+        recalibrate_batchnorm(generator, table, batches=16, batch_size=64)
+        assert not generator.training
+        calibrated = generator(text, noise, sample_condition=False).images.mean().item()
+    assert abs(calibrated - reference) < 0.25 * abs(stale - reference)

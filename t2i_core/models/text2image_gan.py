@@ -149,6 +149,33 @@ class Text2ImageGenerator(PretrainedModel):
         return GeneratorOutput(images, mean, log_variance, masks)
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(generator: Text2ImageGenerator, embeddings: torch.Tensor, batches: int = 64, batch_size: int = 64, seed: int = 0) -> None:
+    """Recompute the generator's batch-norm statistics as exact averages over many batches.
+
+    Running statistics kept during training trail a moving generator, and an averaged
+    (EMA) generator inherits statistics of weights it does not have; in eval mode either
+    mismatch washes the images out. This sets every batch-norm layer's running mean and
+    variance to the average over ``batches`` batches of captions drawn from
+    ``embeddings`` (N, text_dim) with fresh noise, then returns the generator in eval mode.
+    """
+    layers = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    generator.train()
+    rng = torch.Generator().manual_seed(seed)
+    device = next(generator.parameters()).device
+    for _ in range(batches):
+        rows = torch.randint(len(embeddings), (batch_size,), generator=rng)
+        noise = torch.randn(batch_size, generator.config.noise_dim, generator=rng)
+        generator(embeddings[rows].to(device), noise.to(device), sample_condition=False)
+    for m, momentum in zip(layers, momenta):
+        m.momentum = momentum
+    generator.eval()
+
+
 class Text2ImageDiscriminator(nn.Module):
     """(image (B, 3, 64, 64), embedding (B, text_dim)) -> realism-and-match score (B,)."""
 

@@ -31,7 +31,7 @@ from torch.utils.data import Dataset
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images
 from ..data.flowers import SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
-from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator
+from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
 from .loop import TrainingTask
 
@@ -199,22 +199,29 @@ class Text2ImageTask(TrainingTask):
         for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
             ema_b.copy_(b)
 
+    def calibrated_ema(self) -> Text2ImageGenerator:
+        """A copy of the averaged generator with batch-norm statistics that fit its own weights."""
+        generator = copy.deepcopy(self.ema)
+        recalibrate_batchnorm(generator, self.embeddings)
+        return generator
+
     def evaluate(self, step, run_dir: Path):
         from ..evaluation.text2image import binding_report, sample_grid, seen_prompts
 
         prompts = ["a red flower with a yellow stem", "a yellow flower with a red stem",
                    "a blue flower with a white stem", "a white flower with a blue stem"]
         embeddings = torch.from_numpy(load_text_encoder(self.config.text_encoder).encode(prompts)).to(self.device)
-        grid = sample_grid(self.ema, embeddings, prompts, per_prompt=6, seed=0)
+        generator = self.calibrated_ema()
+        grid = sample_grid(generator, embeddings, prompts, per_prompt=6, seed=0)
         (run_dir / "samples").mkdir(exist_ok=True)
         grid.save(run_dir / "samples" / f"step-{step:06d}.png")
         if not self.classifier_path or not Path(self.classifier_path, "config.json").is_file():
             return {}
-        report = binding_report(self.ema, self.config.text_encoder, seen_prompts(self.config.eval_prompts), self.classifier_path, seed=step)
+        report = binding_report(generator, self.config.text_encoder, seen_prompts(self.config.eval_prompts), self.classifier_path, seed=step)
         return {"binding": report["binding_accuracy"], "petal": report["attribute_accuracy"]["petal_colour"], "stem": report["attribute_accuracy"]["stem_colour"]}
 
     def export(self, folder: Path):
-        self.ema.save_pretrained(folder, dtype=torch.float16, metadata={"task": _plain(self.config)})
+        self.calibrated_ema().save_pretrained(folder, dtype=torch.float16, metadata={"task": _plain(self.config)})
 
 
 def _plain(config) -> dict:
