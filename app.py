@@ -62,7 +62,8 @@ def about_tab() -> None:
         "measured on worlds with ground truth. Text to image (a GAN conditioned on the Universal "
         "Sentence Encoder against averaged GloVe vectors), image captioning with attention, a date "
         "translator and visual question answering arrive as their models are trained and measured.\n\n"
-        f"Pipelines available now: {', '.join(t2i_core.PIPELINES.names())}."
+        f"Registered pipelines: {', '.join(t2i_core.PIPELINES.names())} "
+        "(a pipeline whose model is not shipped yet says so when loaded)."
     )
 
 
