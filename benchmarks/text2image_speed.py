@@ -26,9 +26,10 @@ def main() -> None:
     parser.add_argument("--encoder", default="use")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint", default=None, help="a generator folder (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    pipe = t2i_core.load_pipeline("text2image", encoder=args.encoder)
+    pipe = t2i_core.load_pipeline("text2image", encoder=args.encoder, checkpoint=args.checkpoint)
     pipe("a red flower with a yellow stem", num_images=8)  # warm-up
     prompts = [f"a {FLOWER_COLOURS[i % 8]} flower with a {FLOWER_COLOURS[(i + 3) % 8]} stem, picture {i}" for i in range(args.repeats)]
     end_to_end, generator_only = [], []
