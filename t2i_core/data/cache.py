@@ -26,6 +26,14 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "t2i_core")
 
 
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` (.npy) through a temporary file, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, array)
+    partial.rename(path)
+
+
 def _render_range(args) -> np.ndarray:
     world, start, stop = args
     return np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(start, stop)])
@@ -48,7 +56,6 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     path = folder / f"{key}-{digest}.npy"
     if path.is_file():
         return np.load(path, mmap_mode="r")
-    folder.mkdir(parents=True, exist_ok=True)
     workers = max(1, workers or os.cpu_count() or 1)
     chunk = 256
     ranges = [(world, s, min(s + chunk, len(world))) for s in range(0, len(world), chunk)]
@@ -57,8 +64,5 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(_render_range, ranges))
-    images = np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8)
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, images)
-    partial.rename(path)
+    save_array(path, np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8))
     return np.load(path, mmap_mode="r")

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..data import load_world
-from ..data.cache import default_cache_dir, rendered_images
+from ..data.cache import default_cache_dir, rendered_images, save_array
 from ..data.flowers import SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
@@ -59,10 +59,7 @@ def caption_embeddings(encoder_name: str, captions: list[str], cache_dir: Path |
     if path.is_file():
         return np.load(path)
     vectors = load_text_encoder(encoder_name).encode(captions).astype(np.float32)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, vectors)
-    partial.rename(path)
+    save_array(path, vectors)
     return vectors
 
 
