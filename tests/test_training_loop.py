@@ -115,7 +115,7 @@ def test_training_state_round_trips_modules_and_optimizers(tmp_path):
 
 
 DDP_SCRIPT = '''
-import sys, json, torch
+import os, sys, json, torch
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {tests!r})
 from test_training_loop import FitALine
@@ -123,20 +123,25 @@ from t2i_core.training import TrainConfig, train
 import torch.distributed as dist
 task = FitALine()
 train(task, TrainConfig(output_dir={out!r}, max_steps=40, batch_size=32, log_every=10, eval_every=1000))
-print(json.dumps({{"slope": float(task.model.weight.item())}}))
+# One file per rank: two processes printing to one pipe can interleave their lines.
+rank = os.environ["RANK"]
+with open(os.path.join({results!r}, "slope-" + rank + ".json"), "w") as f:
+    json.dump({{"slope": float(task.model.weight.item())}}, f)
 '''
 
 
 def test_runs_under_torchrun_with_two_cpu_processes(tmp_path):
     script = tmp_path / "ddp_fit.py"
-    script.write_text(DDP_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(tmp_path / "ddp")))
+    results = tmp_path / "results"
+    results.mkdir()
+    script.write_text(DDP_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(tmp_path / "ddp"), results=str(results)))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2I_DEVICE": "cpu"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", "--master_port=29531", str(script)],
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    slopes = [json.loads(line)["slope"] for line in result.stdout.splitlines() if line.startswith("{")]
+    slopes = [json.loads(f.read_text())["slope"] for f in sorted(results.glob("slope-*.json"))]
     assert len(slopes) == 2 and slopes[0] == slopes[1]  # DDP kept the replicas identical
     record = json.loads((tmp_path / "ddp" / "run_config.json").read_text())
     assert record["world_size"] == 2
