@@ -53,6 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--encoder", default="use", help="text encoder name (default use)")
     gan.add_argument("--train-size", type=int, default=20000, help="training flowers (default 20000)")
     gan.add_argument("--classifier", default=str(SHIPPED / "flower-attributes"), help="judge used for the binding metric during training")
+    gan.add_argument("--width", type=int, default=32, help="channels of generator and discriminator at 32x32 (default 32)")
+    gan.add_argument("--projection", action=argparse.BooleanOptionalAction, default=False,
+                     help="add the projection term to the discriminator (default off)")
     gan.set_defaults(func=run_text2image)
 
 
@@ -111,7 +114,8 @@ def run_text2image(args: argparse.Namespace) -> int:
     from ..training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 
     output = args.output.format(encoder=args.encoder)
-    task = Text2ImageTask(Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size), classifier_path=args.classifier)
+    model = {"generator_width": args.width, "discriminator_width": args.width, "projection": args.projection}
+    task = Text2ImageTask(Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, model=model), classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:
         ship(run_dir, f"text2image-{args.encoder}")

@@ -143,13 +143,18 @@ def sample_grid(generator, embeddings: torch.Tensor, prompts: list[str], per_pro
     return make_image_grid(pil, captions, columns=per_prompt, scale=2, caption_lines=2)
 
 
-def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifier_path, seed: int = 0) -> dict[str, Any]:
-    """Binding accuracy and per-attribute accuracy of one image per prompt."""
+def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifier_path, seed: int = 0, embeddings: torch.Tensor | None = None) -> dict[str, Any]:
+    """Binding accuracy and per-attribute accuracy of one image per prompt.
+
+    ``embeddings`` (len(prompts), D), when given, are the prompts' sentence embeddings
+    (training passes precomputed ones); otherwise ``encoder_name`` encodes the prompts.
+    """
     from ..models.flower_classifier import FlowerAttributeClassifier
     from ..registry import load_text_encoder
 
     classifier = FlowerAttributeClassifier.from_pretrained(classifier_path, device=next(generator.parameters()).device)
-    embeddings = torch.from_numpy(load_text_encoder(encoder_name).encode([p.text for p in prompts]))
+    if embeddings is None:
+        embeddings = torch.from_numpy(load_text_encoder(encoder_name).encode([p.text for p in prompts]))
     images = generate_images(generator, embeddings, seed=seed)
     predicted = classifier.predict(images.to(next(classifier.parameters()).device))
     both = [all(predicted[k][i] == p.expected[k] for k in COLOUR_KEYS) for i, p in enumerate(prompts)]

@@ -36,6 +36,11 @@ from ..registry import load_text_encoder
 from .loop import TrainingTask
 
 
+# The rose pairs drawn in the sample grids during training.
+GRID_PROMPTS = ["a red flower with a yellow stem", "a yellow flower with a red stem",
+                "a blue flower with a white stem", "a white flower with a blue stem"]
+
+
 def discriminator_hinge_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor) -> torch.Tensor:
     """Matching-aware hinge loss of D from its scores (B,) on the three kinds of pair."""
     return F.relu(1 - real_right).mean() + 0.5 * (F.relu(1 + real_wrong).mean() + F.relu(1 + fake_right).mean())
@@ -131,6 +136,12 @@ class Text2ImageTask(TrainingTask):
         self.data = CaptionedFlowers(world)
         self.embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, self.data.captions))  # (C, D)
         self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **config.model)
+        # The prompts measured during training, embedded once (and cached) like the captions.
+        from ..evaluation.text2image import seen_prompts
+
+        self.eval_prompts = seen_prompts(config.eval_prompts)
+        texts = GRID_PROMPTS + [p.text for p in self.eval_prompts]
+        self.eval_embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, texts))  # (len(texts), D)
 
     def build_modules(self):
         self.generator = Text2ImageGenerator(self.model_config)
@@ -203,18 +214,17 @@ class Text2ImageTask(TrainingTask):
         return generator
 
     def evaluate(self, step, run_dir: Path):
-        from ..evaluation.text2image import binding_report, sample_grid, seen_prompts
+        from ..evaluation.text2image import binding_report, sample_grid
 
-        prompts = ["a red flower with a yellow stem", "a yellow flower with a red stem",
-                   "a blue flower with a white stem", "a white flower with a blue stem"]
-        embeddings = torch.from_numpy(load_text_encoder(self.config.text_encoder).encode(prompts)).to(self.device)
+        grid_embeddings = self.eval_embeddings[: len(GRID_PROMPTS)].to(self.device)
         generator = self.calibrated_ema()
-        grid = sample_grid(generator, embeddings, prompts, per_prompt=6, seed=0)
+        grid = sample_grid(generator, grid_embeddings, GRID_PROMPTS, per_prompt=6, seed=0)
         (run_dir / "samples").mkdir(exist_ok=True)
         grid.save(run_dir / "samples" / f"step-{step:06d}.png")
         if not self.classifier_path or not Path(self.classifier_path, "config.json").is_file():
             return {}
-        report = binding_report(generator, self.config.text_encoder, seen_prompts(self.config.eval_prompts), self.classifier_path, seed=step)
+        report = binding_report(generator, self.config.text_encoder, self.eval_prompts, self.classifier_path, seed=step,
+                                embeddings=self.eval_embeddings[len(GRID_PROMPTS):])
         return {"binding": report["binding_accuracy"], "petal": report["attribute_accuracy"]["petal_colour"], "stem": report["attribute_accuracy"]["stem_colour"]}
 
     def export(self, folder: Path):
