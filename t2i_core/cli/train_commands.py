@@ -54,8 +54,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--train-size", type=int, default=20000, help="training flowers (default 20000)")
     gan.add_argument("--classifier", default=str(SHIPPED / "flower-attributes"), help="judge used for the binding metric during training")
     gan.add_argument("--width", type=int, default=32, help="channels of generator and discriminator at 32x32 (default 32)")
-    gan.add_argument("--projection", action=argparse.BooleanOptionalAction, default=False,
-                     help="add the projection term to the discriminator (default off)")
+    gan.add_argument("--projection", action=argparse.BooleanOptionalAction, default=True,
+                     help="add the projection term to the discriminator (default on)")
+    gan.add_argument("--auxiliary-weight", type=float, default=1.0,
+                     help="weight of the discriminator's petal/stem colour heads (TAC-GAN); 0 turns them off (default 1)")
     gan.set_defaults(func=run_text2image)
 
 
@@ -115,7 +117,8 @@ def run_text2image(args: argparse.Namespace) -> int:
 
     output = args.output.format(encoder=args.encoder)
     model = {"generator_width": args.width, "discriminator_width": args.width, "projection": args.projection}
-    task = Text2ImageTask(Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, model=model), classifier_path=args.classifier)
+    task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight, model=model)
+    task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:
         ship(run_dir, f"text2image-{args.encoder}")

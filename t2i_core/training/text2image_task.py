@@ -7,6 +7,9 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
 - Generator: fool D on (G(z, e), e), plus GAN-INT: fool D on (G(z, e_mix), e_mix) with
   e_mix halfway between two captions of the batch, plus the KL term of conditioning
   augmentation.
+- Colour heads (TAC-GAN, on by default): D also learns to name the petal and stem colour
+  of real images (cross-entropy), and G is asked to draw images of (G(z, e), e) whose
+  colours D names as the caption says.
 
 Half of the mismatched captions are the image's own caption with petal and stem colours
 exchanged (when that swapped pair is a seen pair): the discriminator, and through it the
@@ -30,7 +33,7 @@ from torch.utils.data import Dataset
 
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
-from ..data.flowers import SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..data.flowers import FLOWER_COLOURS, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
 from .loop import TrainingTask
@@ -123,6 +126,7 @@ class Text2ImageTaskConfig:
     kl_weight: float = 0.5
     interpolation_weight: float = 1.0
     swapped_mismatch_rate: float = 0.5
+    auxiliary_weight: float = 1.0  # weight of the colour heads' cross-entropy (TAC-GAN); 0 turns them off
     ema_decay: float = 0.999
     eval_prompts: int = 128
     model: dict = field(default_factory=dict)
@@ -135,7 +139,10 @@ class Text2ImageTask(TrainingTask):
         world = load_world("flowers", "train", size=config.train_size, seed=config.world_seed)
         self.data = CaptionedFlowers(world)
         self.embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, self.data.captions))  # (C, D)
-        self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **config.model)
+        model = {"auxiliary_colours": len(FLOWER_COLOURS) if config.auxiliary_weight > 0 else 0, **config.model}
+        self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **model)
+        # pair id -> (petal colour, stem colour) as class indices, the colour heads' targets.
+        self.pair_colours = torch.tensor([[FLOWER_COLOURS.index(p), FLOWER_COLOURS.index(s)] for p, s in SEEN_PAIRS])  # (P, 2)
         # The prompts measured during training, embedded once (and cached) like the captions.
         from ..evaluation.text2image import seen_prompts
 
@@ -176,28 +183,48 @@ class Text2ImageTask(TrainingTask):
         generator, discriminator = self.ddp["generator"], self.ddp["discriminator"]
         noise_dim = self.model_config.noise_dim
 
+        colours = self.pair_colours[pair_ids].to(self.device)  # (B, 2): petal, stem
+        auxiliary = self.config.auxiliary_weight > 0
+
+        def colour_loss(logits: dict) -> torch.Tensor:
+            return F.cross_entropy(logits["petal"], colours[:, 0]) + F.cross_entropy(logits["stem"], colours[:, 1])
+
         # Discriminator step.
         with torch.no_grad():
             fake = generator(right, torch.randn(b, noise_dim, device=self.device)).images
-        d_loss = discriminator_hinge_loss(discriminator(images, right), discriminator(images, wrong), discriminator(fake, right))
+        metrics = {}
+        if auxiliary:
+            real_right, real_logits = discriminator(images, right, return_colours=True)
+            d_colour = colour_loss(real_logits)
+            metrics["d_colour"] = d_colour.item()
+        else:
+            real_right, d_colour = discriminator(images, right), 0.0
+        d_loss = discriminator_hinge_loss(real_right, discriminator(images, wrong), discriminator(fake, right))
+        d_loss_total = d_loss + self.config.auxiliary_weight * d_colour
         self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
+        d_loss_total.backward()
         self.d_optimizer.step()
 
         # Generator step: matching texts, and GAN-INT interpolations between two captions.
         mixed = 0.5 * right + 0.5 * right[torch.randperm(b)]
         both = torch.cat([right, mixed])  # (2B, D)
         out = generator(both, torch.randn(2 * b, noise_dim, device=self.device))
-        scores = discriminator(out.images, both)  # (2B,)
+        if auxiliary:
+            scores, fake_logits = discriminator(out.images, both, return_colours=True)  # (2B,), (2B, K) each
+            # Only the matching half has colours to name: an interpolation sits between two captions.
+            g_colour = colour_loss({part: logits[:b] for part, logits in fake_logits.items()})
+            metrics["g_colour"] = g_colour.item()
+        else:
+            scores, g_colour = discriminator(out.images, both), 0.0  # (2B,)
         g_adv = generator_hinge_loss(scores[:b])
         g_int = generator_hinge_loss(scores[b:])
         kl = kl_divergence(out.mean, out.log_variance)
-        g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl
+        g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
         self.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_optimizer.step()
         self._update_ema()
-        return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item()}
+        return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item(), **metrics}
 
     @torch.no_grad()
     def _update_ema(self):
