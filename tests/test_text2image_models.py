@@ -54,6 +54,20 @@ def test_discriminator_scores_each_image_text_pair():
     assert scores.shape == (4,)
 
 
+def test_projection_term_and_colour_heads_of_the_discriminator():
+    torch.manual_seed(0)
+    config = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8, projection=True, auxiliary_colours=8)
+    discriminator = Text2ImageDiscriminator(config).eval()
+    images, text = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 50)
+    scores, logits = discriminator(images, text, return_colours=True)
+    assert scores.shape == (4,) and {k: v.shape for k, v in logits.items()} == {"petal": (4, 8), "stem": (4, 8)}
+    # The colour heads read the image alone; the score reads the pair.
+    _, other_logits = discriminator(images, torch.randn(4, 50), return_colours=True)
+    assert torch.equal(logits["petal"], other_logits["petal"])
+    with pytest.raises(ValueError, match="no colour heads"):
+        Text2ImageDiscriminator(TINY)(images, text, return_colours=True)
+
+
 def test_matching_aware_loss_on_a_hand_made_batch():
     confident = discriminator_hinge_loss(torch.tensor([2.0, 1.5]), torch.tensor([-2.0, -1.0]), torch.tensor([-3.0, -1.0]))
     assert confident.item() == 0.0  # every pair beyond its margin
@@ -101,6 +115,9 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     d_losses = [r["d_loss"] for r in records if "d_loss" in r]
     assert d_losses[-1] < d_losses[0]
+    # The discriminator's colour heads learn to name the colours of real flowers (chance: 2 ln 8).
+    colour_losses = [r["d_colour"] for r in records if "d_colour" in r]
+    assert colour_losses[-1] < colour_losses[0]
     assert (run_dir / "samples" / "step-000040.png").is_file()
     generator = Text2ImageGenerator.from_pretrained(run_dir / "final")
     assert generator.config.text_dim == 50 and generator.config.generator_width == 8

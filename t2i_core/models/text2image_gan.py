@@ -216,7 +216,11 @@ class Text2ImageDiscriminator(nn.Module):
         )
         self.projection = spectral_norm(nn.Linear(config.text_dim, 8 * w, bias=False)) if config.projection else None
         k = config.auxiliary_colours
-        self.colour_heads = nn.ModuleDict({"petal": nn.Linear(8 * w, k), "stem": nn.Linear(8 * w, k)}) if k else None
+        # Spectrally normalised layers keep the features small; a layer norm gives the heads
+        # inputs of unit scale, without which their logits stay near zero for thousands of steps.
+        self.colour_heads = nn.ModuleDict({
+            part: nn.Sequential(nn.LayerNorm(8 * w), nn.Linear(8 * w, k)) for part in ("petal", "stem")
+        }) if k else None
 
     def forward(self, images: torch.Tensor, embedding: torch.Tensor, return_colours: bool = False):
         """Scores (B,) of the (image, text) pairs; with ``return_colours`` also the colour heads'
