@@ -152,6 +152,32 @@ def swap_colours(attributes: dict[str, Any]) -> dict[str, Any]:
     return swapped
 
 
+_COLOUR_WORD = re.compile(r"\b(" + "|".join(FLOWER_COLOURS) + r")\b", re.IGNORECASE)
+
+
+def swap_colour_words(text: str) -> str:
+    """``text`` with its first two different colour words exchanged: the order-swapped twin.
+
+    "a red flower with a yellow stem" -> "a yellow flower with a red stem". The case of
+    each word's first letter is kept, and "a"/"an" before a swapped word is fixed.
+    Raises ValueError when the text names fewer than two different colours.
+    """
+    words = [m for m in _COLOUR_WORD.finditer(text)]
+    first = words[0] if words else None
+    second = next((m for m in words if first and m.group(1).lower() != first.group(1).lower()), None)
+    if first is None or second is None:
+        raise ValueError(f"name two different colours ({', '.join(FLOWER_COLOURS)}) to swap them")
+
+    def recased(word: str, like: str) -> str:
+        return word[0].upper() + word[1:] if like[0].isupper() else word
+
+    a, b = first.group(1).lower(), second.group(1).lower()
+    swapped = (text[: first.start()] + recased(b, first.group(1)) + text[first.end() : second.start()]
+               + recased(a, second.group(1)) + text[second.end() :])
+    swapped = re.sub(r"\b([Aa])n (?=(?:red|yellow|green|blue|purple|pink|white)\b)", r"\1 ", swapped)
+    return re.sub(r"\b([Aa]) (?=orange\b)", r"\1n ", swapped)
+
+
 @dataclass
 class FlowerSample(Sample):
     """A rendered flower: ``image`` (PIL RGB), the template its ``caption`` came from, and

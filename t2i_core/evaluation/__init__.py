@@ -3,8 +3,22 @@
 - ``encoders``: how much word order a sentence encoder keeps (order-swap triplets, a
   colour-binding probe on Flowers captions, STS correlation).
 
-Shipped results (``results/*.json``) are what ``python -m t2i_core eval ...`` wrote.
+Shipped results (``results/*.json``) are what ``python -m t2i_core eval ...`` wrote;
+:func:`shipped_results` reads them, so the app shows measured figures, not typed ones.
 """
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def shipped_results(name: str) -> dict[str, Any] | None:
+    """The shipped evaluation report ``results/<name>.json`` (e.g. ``text2image``), or None if absent."""
+    path = RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
 
 from .encoders import (
     DEFAULT_ENCODERS,
@@ -24,6 +38,7 @@ __all__ = [
     "evaluate_encoders",
     "load_sts",
     "load_triplets",
+    "shipped_results",
     "sts_correlation",
     "triplet_benchmark",
 ]

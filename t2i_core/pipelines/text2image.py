@@ -43,6 +43,17 @@ class GeneratedImages:
     images: list[Image.Image]
     masks: dict[int, np.ndarray] = field(default_factory=dict)
 
+    def mask_overlays(self, resolution: int = 16, scale: int = 2) -> list[Image.Image]:
+        """Each image, enlarged ``scale`` times, with its mask at ``resolution`` as a heatmap on top."""
+        from .heatmaps import heatmap_overlay
+
+        if resolution not in self.masks:
+            raise ValueError(f"no mask at {resolution}x{resolution}; masks exist at {sorted(self.masks) or 'none (return_masks=False)'}")
+        return [
+            heatmap_overlay(image.resize((image.width * scale, image.height * scale), Image.Resampling.LANCZOS), mask)
+            for image, mask in zip(self.images, self.masks[resolution])
+        ]
+
 
 class Text2ImagePipeline:
     """``pipe(prompt, num_images=4, seed=0)`` -> list of PIL images (a list per prompt for a list).
