@@ -25,6 +25,8 @@ def _common(parser: argparse.ArgumentParser, steps: int, batch: int, output: str
     parser.add_argument("--eval-every", type=int, default=500, help="steps between evaluations (default 500)")
     parser.add_argument("--save-every", type=int, default=250, help="steps between resumable saves (default 250)")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic, or $T2I_DEVICE)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                        help="stop early after this many minutes of training (saves, evaluates and exports at the step reached)")
     parser.add_argument("--fresh", action="store_true", help="start over instead of resuming from <output>/last")
     parser.add_argument("--ship", action="store_true", help="copy the final checkpoint into checkpoints/")
 
@@ -60,6 +62,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="weight of the discriminator's petal/stem colour heads (TAC-GAN); 0 turns them off (default 1)")
     gan.set_defaults(func=run_text2image)
 
+    from .caption_commands import add_train_parser as add_caption_parser
+
+    add_caption_parser(sub, _common)
+
 
 def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
     if args.steps < 1 or args.batch_size < 1:
@@ -73,6 +79,7 @@ def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
         save_every=args.save_every,
         device=args.device,
         resume=not args.fresh,
+        time_limit=None if args.time_limit is None else 60.0 * args.time_limit,
     )
 
 

@@ -52,6 +52,7 @@ class TrainConfig:
     num_workers: int = 0
     device: str | None = None
     resume: bool = True
+    time_limit: float | None = None  # seconds of training in this session; the run then saves, evaluates and exports
 
 
 class TrainingTask:
@@ -139,6 +140,11 @@ def _log(run_dir: Path, record: dict[str, Any]) -> None:
 def train(task: TrainingTask, config: TrainConfig) -> Path:
     """Run ``task`` to ``config.max_steps``, resuming from ``<output_dir>/last`` if it exists.
 
+    With ``config.time_limit`` (seconds), training stops early once this session has
+    trained that long: it saves, evaluates and exports at the step it reached, so a run
+    fits a fixed slot of machine time; ``metrics.jsonl`` records that step, and the same
+    command with ``max_steps`` set to it reproduces the run.
+
     Returns the run folder. Under ``torchrun --nproc_per_node=N`` every process runs this
     function; each sees 1/N of every epoch and rank 0 logs, saves and evaluates.
     """
@@ -149,6 +155,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
     task.device = device
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed image sizes: let cuDNN pick its fastest kernels
     modules = {name: module.to(device) for name, module in task.build_modules().items()}
     optimizers = task.build_optimizers(modules)
 
@@ -194,23 +202,28 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
     for module in modules.values():
         module.train()
     batches = _batches(loader, sampler, epoch, batch_index)
-    while step < config.max_steps:
+    stop_at = config.max_steps
+    while step < stop_at:
         epoch, batch_index, batch = next(batches)
         metrics = task.train_step(batch, step)
         step += 1
+        if config.time_limit is not None and _out_of_time(started, config.time_limit, world_size):
+            stop_at = step
+            if rank == 0:
+                print(f"time limit of {config.time_limit:.0f} s reached at step {step}")
         for key, value in metrics.items():
             running.setdefault(key, []).append(float(value))
         if progress is not None:
             progress.update(1)
-            if step % config.log_every == 0 or step == config.max_steps:
+            if step % config.log_every == 0 or step == stop_at:
                 means = {k: float(np.mean(v)) for k, v in running.items()}
                 progress.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
                 _log(run_dir, {"step": step, "epoch": epoch, "seconds": round(time.time() - started, 1), **means})
                 running.clear()
-        if step % config.save_every == 0 or step == config.max_steps:
+        if step % config.save_every == 0 or step == stop_at:
             if rank == 0:
                 save_training_state(last, modules, optimizers, step, extra={"epoch": epoch, "next_batch": batch_index + 1})
-        if rank == 0 and (step % config.eval_every == 0 or step == config.max_steps):
+        if rank == 0 and (step % config.eval_every == 0 or step == stop_at):
             for module in modules.values():
                 module.eval()
             # fork_rng: measuring must not shift the training's random stream, or a run
@@ -234,6 +247,18 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return run_dir
+
+
+def _out_of_time(started: float, limit: float, world_size: int) -> bool:
+    """Whether ``limit`` seconds have passed since ``started``; under DDP rank 0 decides for all."""
+    over = time.time() - started >= limit
+    if world_size > 1:
+        flag = torch.tensor([float(over)])
+        if dist.get_backend() == "nccl":
+            flag = flag.cuda()
+        dist.broadcast(flag, src=0)
+        over = bool(flag.item())
+    return over
 
 
 def _as_json(value: Any) -> Any:
