@@ -97,6 +97,11 @@ PIPELINES.register(
     "t2i_core.pipelines.flower_attributes:FlowerAttributesPipeline",
     "flower images -> predicted petal, stem and centre colour, petal shape and count, size",
 )
+PIPELINES.register(
+    "caption",
+    "t2i_core.pipelines.caption:CaptionPipeline",
+    "image -> caption with each word's attention map (model='show-attend-tell' or 'show-and-tell'; trained on Scenes)",
+)
 
 TEXT_ENCODERS.register(
     "use",

@@ -59,6 +59,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     text2image.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
     text2image.set_defaults(func=run_text2image)
 
+    from .caption_commands import add_eval_parser as add_caption_parser
+
+    add_caption_parser(sub)
+
 
 def run_encoders(args: argparse.Namespace) -> int:
     if args.seed < 0:

@@ -1,0 +1,220 @@
+"""Captioning on the command line: ``caption IMAGE``, ``train caption`` and ``eval caption``.
+
+``caption`` is its own command group; ``train caption`` and ``eval caption`` are attached
+to the ``train`` and ``eval`` groups by :func:`add_train_parser` and :func:`add_eval_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from ..models.captioning import CAPTION_MODELS
+from ..models.attention import SCORES
+from ..models.image_encoders import IMAGE_ENCODERS
+
+
+# ---------------------------------------------------------------------- caption IMAGE
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``caption``."""
+    parser = commands.add_parser(
+        "caption",
+        help="image -> caption, with each word's attention map",
+        description=(
+            "Caption an image with a shipped captioner and show where it looked for every word. "
+            "The captioners were trained on the Scenes world: a photo gets a Scenes-style caption."
+        ),
+    )
+    parser.add_argument("image", help="an image file (PNG, JPEG, GIF, WebP, BMP, TIFF)")
+    parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="which captioner (default show-attend-tell)")
+    parser.add_argument("--checkpoint", default=None, help="a captioner folder instead of the shipped one")
+    parser.add_argument("--beam", type=int, default=3, help="beam size; 1 is greedy (default 3)")
+    parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha (default 0)")
+    parser.add_argument("--overlays", default=None, metavar="DIR", help="write one PNG per word: the image with that word's attention")
+    parser.add_argument("--json", action="store_true", help="print JSON (caption, words, attention maps)")
+    parser.set_defaults(func=run_caption)
+
+
+def run_caption(args: argparse.Namespace) -> int:
+    from ..pipelines.caption import CaptionPipeline
+
+    pipe = CaptionPipeline(args.model, checkpoint=args.checkpoint)
+    result = pipe(args.image, beam_size=args.beam, length_penalty=args.length_penalty)
+    written = []
+    if args.overlays:
+        folder = Path(args.overlays)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, word in enumerate(result.words):
+            path = folder / f"{i:02d}-{word}.png"
+            result.overlay(i).save(path)
+            written.append(str(path))
+    if args.json:
+        print(json.dumps({
+            "caption": result.text,
+            "words": result.words,
+            "model": pipe.name,
+            "beam_size": args.beam,
+            "log_probability": result.score,
+            "finished": result.finished,
+            "attention_shape": list(result.attention.shape),
+            "attention": [[[round(float(v), 5) for v in row] for row in m] for m in result.attention],
+            "overlays": written,
+            "note": pipe.trained_on,
+        }))
+    else:
+        print(result.text)
+        if written:
+            print(f"wrote {len(written)} overlays to {args.overlays}")
+    return 0
+
+
+# ---------------------------------------------------------------------- train caption
+def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
+    """Register ``train caption``; ``common`` adds the options every ``train`` command shares."""
+    parser = sub.add_parser(
+        "caption",
+        help="an image captioner (Show and Tell or Show, Attend and Tell)",
+        description=(
+            "Train a captioner on the Scenes world (default) or on a Karpathy-format dataset. "
+            "Evaluates validation BLEU-4 every epoch (--eval-every to change), keeps the best "
+            "weights and stops after --patience evaluations without improvement."
+        ),
+    )
+    common(parser, steps=4000, batch=32, output="runs/caption-{model}")
+    parser.set_defaults(eval_every=None)
+    parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="default show-attend-tell")
+    parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="small-cnn", help="image encoder (default small-cnn)")
+    parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
+    parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
+    parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
+    parser.add_argument("--data", default="scenes", help="'scenes' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes)")
+    parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
+    parser.add_argument("--train-size", type=int, default=16000, help="Scenes training images (default 16000)")
+    parser.add_argument("--val-size", type=int, default=500, help="validation images decoded per evaluation (default 500)")
+    parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    parser.add_argument("--patience", type=int, default=3, help="evaluations without a better BLEU-4 before stopping (default 3)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    parser.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..models.captioning import CaptionerConfig
+    from ..training import train
+    from ..training.caption_task import CaptionTask, CaptionTaskConfig
+    from .train_commands import _train_config, ship
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.train_size < 1 or args.val_size < 1 or args.patience < 1:
+        raise ValueError("--train-size, --val-size and --patience must be at least 1")
+    min_count = args.min_count if args.min_count is not None else (1 if args.data == "scenes" else 5)
+    model = CaptionerConfig(
+        kind=args.model, encoder=args.encoder, freeze_encoder=not args.fine_tune_encoder,
+        score=args.score, alpha_c=args.alpha_c,
+    )
+    config = CaptionTaskConfig(
+        data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
+        min_count=min_count, learning_rate=args.lr, total_steps=args.steps, patience=args.patience, model=model,
+    )
+    output = args.output.format(model=args.model)
+    task = CaptionTask(config, run_dir=output)
+    pairs = sum(len(c) for c in task.data.train_captions)
+    if args.eval_every is None:
+        args.eval_every = max(1, math.ceil(pairs / args.batch_size))  # one epoch
+    run_dir = train(task, _train_config(args, output))
+    if args.ship:
+        ship(run_dir, f"caption-{args.model}")
+    return 0
+
+
+# ---------------------------------------------------------------------- eval caption
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``eval caption``."""
+    parser = sub.add_parser(
+        "caption",
+        help="BLEU, METEOR, ROUGE-L, CIDEr and attention pointing of the captioners on Scenes",
+        description=(
+            "Caption Scenes test and held-out-combination images with each captioner at each beam size; "
+            "score the captions with pycocoevalcap against every reference caption of the scene, and score "
+            "the attention: for each generated colour or shape word, whether the map's peak is on the named "
+            "object (pointing accuracy) and how much of the map lies on it (attention mass)."
+        ),
+    )
+    parser.add_argument("--models", nargs="+", choices=CAPTION_MODELS, default=list(CAPTION_MODELS), help="default: both")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH", help="measure another checkpoint for a model")
+    parser.add_argument("--splits", nargs="+", default=["test", "heldout-combos"], help="Scenes splits (default test heldout-combos)")
+    parser.add_argument("-n", "--num-scenes", type=int, default=None, help="scenes per split (default: the whole split)")
+    parser.add_argument("--beams", nargs="+", type=int, default=[1, 3], help="beam sizes (default 1 3)")
+    parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
+    parser.set_defaults(func=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    import time
+
+    from ..data.vocabulary import Vocabulary
+    from ..evaluation.captioning import evaluate_on_scenes
+    from ..models.captioning import Captioner
+    from ..pipelines.caption import shipped_checkpoint
+
+    if args.num_scenes is not None and args.num_scenes < 1:
+        raise ValueError(f"--num-scenes must be at least 1, got {args.num_scenes}")
+    if any(b < 1 for b in args.beams):
+        raise ValueError(f"beam sizes must be at least 1, got {args.beams}")
+    checkpoints = {}
+    for item in args.checkpoint:
+        name, sep, path = item.partition("=")
+        if not sep or name not in CAPTION_MODELS:
+            raise ValueError(f"--checkpoint takes MODEL=PATH with MODEL one of {CAPTION_MODELS}, got {item!r}")
+        checkpoints[name] = path
+    report = {"models": {}}
+    for name in args.models:
+        folder = Path(checkpoints.get(name) or shipped_checkpoint(name))
+        model = Captioner.from_pretrained(folder)
+        started = time.time()
+        result = evaluate_on_scenes(model, Vocabulary.load(folder), splits=args.splits, size=args.num_scenes,
+                                    beam_sizes=args.beams, meteor=not args.no_meteor)
+        result["checkpoint"] = str(folder)
+        result["seconds"] = round(time.time() - started, 1)
+        report["models"][name] = result
+    text = json.dumps(report, indent=2)
+    if args.output:
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    print(text if args.json else format_caption_report(report))
+    return 0
+
+
+METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "pointing_accuracy", "attention_mass")
+
+
+def format_caption_report(report: dict) -> str:
+    """The report of ``eval caption`` as one table per split (rows: model and beam size)."""
+    lines = []
+    splits = sorted({s for r in report["models"].values() for s in r["splits"]}, key=lambda s: (s != "test", s))
+    for split in splits:
+        rows = []
+        for name, result in report["models"].items():
+            entry = result["splits"].get(split)
+            if not entry:
+                continue
+            for beam, metrics in entry.items():
+                if beam.startswith("beam_"):
+                    rows.append([name, beam.split("_")[1], *(f"{metrics[m]:.3f}" if m in metrics else "-" for m in METRICS)])
+        n = next(r["splits"][split]["scenes"] for r in report["models"].values() if split in r["splits"])
+        lines += [f"{split} ({n} scenes)", *_table(["model", "beam", *METRICS], rows), ""]
+    lines.append("Show and Tell has no attention: its pointing figures are the chance level of a uniform map.")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, ["-" * w for w in widths], *rows]]

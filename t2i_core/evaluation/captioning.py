@@ -1,0 +1,264 @@
+"""How captioners are measured: COCO caption metrics and attention pointing.
+
+Caption metrics are those of ``pycocoevalcap``, the reference implementation of the COCO
+caption evaluation: BLEU-1..4, METEOR (it runs Java), ROUGE-L and CIDEr (SPICE is left out:
+it needs a download). Captions are lower-cased word lists joined by spaces, which is what
+pycocoevalcap's scorers expect after tokenising.
+
+Attention pointing asks whether the heatmaps mean something. For every generated word
+that names a colour or a shape of an object in the scene, the word's attention map
+(a grid, upsampled bilinearly to the image) is compared with that object's mask:
+
+- ``pointing_accuracy``: the share of such words whose attention peak lies in the mask;
+- ``attention_mass``: the mean share of the map's mass that lies in the mask.
+
+Which object a generated word names: when the generated caption is one of the scene's
+captions, the scene's own word groundings say it. Otherwise the word's phrase (the run of
+size, colour and shape words around it, e.g. "large red circle") is matched against the
+scene's objects; every object that fits all the phrase's words counts (a hit on any of
+them is a hit), and a word whose phrase fits no object (a wrong colour, say) is not
+scored but counted as ``unmatched_words``. A uniform map (Show and Tell has no attention)
+scores the expected value of a random peak, i.e. its mass: the chance level.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.scenes import COLOURS, SHAPES, SIZES
+
+ATTRIBUTE_WORDS = set(COLOURS) | set(SHAPES) | set(SIZES)
+POINTED_WORDS = set(COLOURS) | set(SHAPES)
+
+
+# ---------------------------------------------------------------------- caption metrics
+def _as_coco(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[dict, dict]:
+    from ..data.vocabulary import tokenize
+
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} reference sets")
+    if not predictions:
+        raise ValueError("nothing to score: no predictions")
+    results, truths = {}, {}
+    for i, (prediction, refs) in enumerate(zip(predictions, references)):
+        if not refs:
+            raise ValueError(f"prediction {i} has no reference captions")
+        # An empty caption would crash the scorers; a placeholder word scores as a wrong caption.
+        results[i] = [" ".join(tokenize(prediction)) or "empty"]
+        truths[i] = [" ".join(tokenize(r)) for r in refs]
+    return truths, results
+
+
+@lru_cache(maxsize=1)
+def _meteor():
+    """One METEOR scorer per process: its Java start-up (loading paraphrase tables) takes seconds."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    return Meteor()
+
+
+def corpus_bleu4(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Corpus BLEU-4 of ``predictions`` against their reference sets (pycocoevalcap), in [0, 1]."""
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    truths, results = _as_coco(predictions, references)
+    score, _ = Bleu(4).compute_score(truths, results, verbose=0)
+    return float(score[3])
+
+
+def caption_metrics(predictions: Sequence[str], references: Sequence[Sequence[str]], meteor: bool = True) -> dict[str, float]:
+    """BLEU-1..4, METEOR, ROUGE-L and CIDEr (pycocoevalcap) of ``predictions``, each in [0, 1] (CIDEr up to 10).
+
+    Args:
+        predictions: one caption per image.
+        references: the reference captions of each image.
+        meteor: METEOR needs Java; pass False to skip it.
+    """
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    truths, results = _as_coco(predictions, references)
+    bleu, _ = Bleu(4).compute_score(truths, results, verbose=0)
+    metrics = {f"BLEU-{n + 1}": float(b) for n, b in enumerate(bleu)}
+    if meteor:
+        metrics["METEOR"] = float(_meteor().compute_score(truths, results)[0])
+    metrics["ROUGE-L"] = float(Rouge().compute_score(truths, results)[0])
+    metrics["CIDEr"] = float(Cider().compute_score(truths, results)[0])
+    return metrics
+
+
+# ---------------------------------------------------------------------- attention pointing
+def named_objects(words: Sequence[str], scene) -> list[tuple[int, list[int]]]:
+    """(word position, indices of the objects it names) for each colour or shape word of ``words``.
+
+    ``scene`` is a :class:`~t2i_core.data.scenes.SceneSample`. Words whose phrase fits no
+    object of the scene are left out (see the module docstring).
+    """
+    words = list(words)
+    for caption, grounding in zip(scene.captions, scene.groundings):
+        if caption.split() == words:
+            return [(i, [g]) for i, (w, g) in enumerate(zip(words, grounding)) if w in POINTED_WORDS and g is not None]
+    named = []
+    i = 0
+    while i < len(words):
+        if words[i] not in ATTRIBUTE_WORDS:
+            i += 1
+            continue
+        j = i
+        while j < len(words) and words[j] in ATTRIBUTE_WORDS:
+            j += 1
+        phrase = words[i:j]
+        fits = [
+            k for k, obj in enumerate(scene.objects)
+            if all(w in (obj.size, obj.colour, obj.shape) for w in phrase)
+        ]
+        if fits:
+            named += [(p, fits) for p in range(i, j) if words[p] in POINTED_WORDS]
+        i = j
+    return named
+
+
+def upsample_map(values: np.ndarray, size: int) -> np.ndarray:
+    """A map (h, w) resized bilinearly to (size, size), non-negative and summing to 1."""
+    grid = torch.as_tensor(np.asarray(values, dtype=np.float32))[None, None]
+    up = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=False)[0, 0].clamp_min(0).numpy()
+    total = up.sum()
+    return up / total if total > 0 else np.full_like(up, 1.0 / up.size)
+
+
+def point_scores(attention: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """(hit, mass) of one word's map (h, w) against a bool mask (S, S).
+
+    hit is 1.0 when the upsampled map's peak is in the mask; for a uniform map it is the
+    chance of a random peak landing there (the mask's share of the image).
+    """
+    up = upsample_map(attention, mask.shape[0])
+    mass = float(up[mask].sum())
+    if float(np.ptp(attention)) < 1e-9:
+        return mass, mass
+    peak = np.unravel_index(int(np.argmax(up)), up.shape)
+    return float(mask[peak]), mass
+
+
+def pointing_report(words_and_maps: Sequence[tuple[list[str], np.ndarray]], scenes: Sequence, grid_size: int) -> dict[str, float]:
+    """Pointing accuracy and attention mass over every colour/shape word of every caption.
+
+    Args:
+        words_and_maps: per scene, the generated words and their attention (len(words), grid * grid).
+        scenes: the matching :class:`~t2i_core.data.scenes.SceneSample` (render=False is enough).
+        grid_size: side of the attention grid.
+    """
+    hits, masses, unmatched, scored_words = [], [], 0, 0
+    for (words, attention), scene in zip(words_and_maps, scenes):
+        named = named_objects(words, scene)
+        unmatched += sum(1 for w in words if w in POINTED_WORDS) - len(named)
+        for position, objects in named:
+            mask = np.zeros_like(scene.objects[objects[0]].mask)
+            for k in objects:
+                mask |= scene.objects[k].mask
+            hit, mass = point_scores(np.asarray(attention[position]).reshape(grid_size, grid_size), mask)
+            hits.append(hit)
+            masses.append(mass)
+            scored_words += 1
+    return {
+        "pointing_accuracy": float(np.mean(hits)) if hits else 0.0,
+        "attention_mass": float(np.mean(masses)) if masses else 0.0,
+        "scored_words": scored_words,
+        "unmatched_words": unmatched,
+    }
+
+
+def scenes_pointing(world, decoded: Sequence[tuple[list[str], np.ndarray]], grid_size: int) -> dict[str, float]:
+    """:func:`pointing_report` for captions of the first ``len(decoded)`` scenes of ``world``."""
+    scenes = [world.sample(i, render=False) for i in range(len(decoded))]
+    return pointing_report(decoded, scenes, grid_size)
+
+
+# ---------------------------------------------------------------------- decoding many images
+@torch.no_grad()
+def caption_images(
+    model,
+    vocabulary,
+    inputs: np.ndarray,
+    are_features: bool = False,
+    beam_size: int = 3,
+    length_penalty: float = 0.0,
+    batch_size: int = 100,
+    device: torch.device | str = "cpu",
+) -> list[tuple[list[str], np.ndarray]]:
+    """Words and attention (len(words), N) for each image of ``inputs``.
+
+    ``inputs`` is uint8 images (M, H, W, 3) or, with ``are_features``, the encoder's
+    features (M, N, D).
+    """
+    from ..decoding import beam_search
+
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = torch.from_numpy(np.array(inputs[start : start + batch_size])).to(device)
+        features = chunk.float() if are_features else model.encode(chunk.permute(0, 3, 1, 2).float() / 255.0)
+        for d in beam_search(
+            model.decoder, features, vocabulary.start_id, vocabulary.end_id,
+            beam_size=beam_size, max_length=model.config.max_length, length_penalty=length_penalty,
+        ):
+            out.append((vocabulary.decode(d.tokens), d.attention.numpy()))
+    model.train(was_training)
+    return out
+
+
+def evaluate_on_scenes(
+    model,
+    vocabulary,
+    splits: Sequence[str] = ("test", "heldout-combos"),
+    size: int | None = None,
+    beam_sizes: Sequence[int] = (1, 3),
+    seed: int = 0,
+    meteor: bool = True,
+    cache: bool = True,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """Caption metrics and pointing of ``model`` on Scenes splits at several beam sizes.
+
+    Args:
+        size: scenes per split (default: the whole split).
+        cache: read rendered images from the image cache (written on first use); False
+            renders them in memory, for quick checks that should leave no files.
+
+    Returns:
+        ``{split: {"beam_<k>": {metric: value, ...}}}`` plus the model and data settings.
+    """
+    from ..data import load_world
+    from ..data.cache import rendered_images
+
+    report: dict[str, Any] = {
+        "model": model.config.kind,
+        "encoder": model.config.encoder,
+        "score": model.config.score,
+        "world_seed": seed,
+        "splits": {},
+    }
+    for split in splits:
+        world = load_world("scenes", split, size=size, seed=seed, image_size=model.config.image_size)
+        if cache:
+            images = rendered_images(world)
+        else:
+            images = np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(len(world))])
+        scenes = [world.sample(i, render=False) for i in range(len(world))]
+        references = [s.captions for s in scenes]
+        per_beam = {}
+        for beam in beam_sizes:
+            decoded = caption_images(model, vocabulary, images, beam_size=beam, device=device)
+            metrics = caption_metrics([" ".join(w) for w, _ in decoded], references, meteor=meteor)
+            metrics["exact_match"] = float(np.mean([" ".join(w) in s.captions for (w, _), s in zip(decoded, scenes)]))
+            metrics.update(pointing_report(decoded, scenes, model.grid_size))
+            per_beam[f"beam_{beam}"] = metrics
+        report["splits"][split] = {"scenes": len(world), **per_beam}
+    return report

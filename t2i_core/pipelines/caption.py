@@ -1,0 +1,164 @@
+"""``load_pipeline("caption")``: an image in, a caption and each word's attention map out.
+
+The shipped captioners were trained on the Scenes world (1-3 coloured shapes on a plain
+background); any other picture, a photo included, gets a Scenes-style caption
+("a large red circle to the left of ..."), not a description of what a person sees.
+
+Any image the safe loader reads is accepted (PIL, path, bytes, numpy; RGB, RGBA, L, P,
+CMYK, 16-bit; EXIF rotation honoured). Images above the pixel limit are refused before
+decoding; large JPEGs are decoded at reduced size (Pillow's draft mode) since the model
+only needs its input size; everything is then resized to the model's square input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from ..data.vocabulary import Vocabulary
+from ..decoding import beam_search
+from ..device import select_device
+from ..models.captioning import CAPTION_MODELS, Captioner
+from .images import MAX_PIXELS, ImageInputError, load_rgb, to_tensor_batch
+
+CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
+MAX_BEAM = 16
+TRAINED_ON = (
+    "Trained on the Scenes world (1-3 coloured shapes on a plain background): "
+    "any other picture, a photo included, gets a Scenes-style caption."
+)
+
+
+def shipped_checkpoint(model: str) -> Path:
+    """The folder of the shipped captioner ``model`` (show-attend-tell or show-and-tell)."""
+    if model not in CAPTION_MODELS:
+        raise ValueError(f"unknown caption model {model!r}; choose one of {CAPTION_MODELS}")
+    return CHECKPOINTS / f"caption-{model}"
+
+
+@dataclass
+class CaptionResult:
+    """A caption with the attention map of every word.
+
+    ``attention`` is (len(words), h, w), each map summing to 1: where the model looked to
+    choose that word (uniform for Show and Tell, which has no attention). ``image`` is the
+    input as RGB (at most ``DISPLAY_SIZE`` on a side), the image the overlays are drawn on.
+    """
+
+    text: str
+    words: list[str]
+    attention: np.ndarray
+    image: Image.Image
+    score: float
+    finished: bool
+    has_attention: bool = True
+
+    def overlay(self, index: int, opacity: float = 0.6) -> Image.Image:
+        """The image with word ``index``'s map as a smoothed heatmap on top (PIL RGB)."""
+        from .heatmaps import heatmap_overlay
+
+        if not -len(self.words) <= index < len(self.words):
+            raise IndexError(f"word index {index} is out of range for a caption of {len(self.words)} words")
+        return heatmap_overlay(self.image, self.attention[index], opacity=opacity)
+
+    def overlays(self) -> list[Image.Image]:
+        """One overlay per word."""
+        return [self.overlay(i) for i in range(len(self.words))]
+
+    def strip(self, tile: int = 128) -> Image.Image:
+        """Every word's overlay side by side, ``tile`` pixels square, with the word written under it."""
+        label = 18
+        strip = Image.new("RGB", (max(1, len(self.words)) * tile, tile + label), "white")
+        pen = ImageDraw.Draw(strip)
+        for i, word in enumerate(self.words):
+            strip.paste(self.overlay(i).resize((tile, tile), Image.Resampling.LANCZOS), (i * tile, 0))
+            width = pen.textlength(word)
+            pen.text((i * tile + (tile - width) / 2, tile + 3), word, fill="black")
+        return strip
+
+
+def _open(image: Any, size: int) -> Image.Image:
+    """``image`` as RGB via the safe loader; big JPEGs are decoded at reduced size first."""
+    if isinstance(image, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(image, (str, os.PathLike)):
+            if not Path(image).is_file():
+                raise ImageInputError(f"no image file at {str(image)!r}")
+            image = Path(image).read_bytes()
+        try:
+            opened = Image.open(io.BytesIO(image))
+        except Exception:  # Pillow raises several types for non-images; the loader words the error
+            return load_rgb(image)
+        width, height = opened.size
+        if width * height > MAX_PIXELS:
+            raise ImageInputError(f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels")
+        if opened.format == "JPEG":
+            opened.draft("RGB", (2 * size, 2 * size))  # decode at 1/2, 1/4 or 1/8 scale: far less memory
+        image = opened
+    rgb = load_rgb(image)
+    if max(rgb.size) > DISPLAY_SIZE:
+        rgb.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.LANCZOS)
+    return rgb
+
+
+class CaptionPipeline:
+    """``pipe(image, beam_size=3)`` -> :class:`CaptionResult`.
+
+    Args:
+        model: ``show-attend-tell`` (soft attention, the default) or ``show-and-tell``.
+        checkpoint: a checkpoint folder (default: the shipped one for ``model``).
+        device: cpu, cuda, mps (default: automatic).
+    """
+
+    trained_on = TRAINED_ON
+
+    def __init__(self, model: str = "show-attend-tell", checkpoint: str | Path | None = None, device: str | None = None):
+        folder = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(model)
+        self.device = select_device(device)
+        self.model = Captioner.from_pretrained(folder, device=self.device)
+        self.vocabulary = Vocabulary.load(folder)
+        if len(self.vocabulary) != self.model.config.vocab_size:
+            raise ValueError(f"{folder}: vocabulary has {len(self.vocabulary)} words, the model {self.model.config.vocab_size}")
+        self.name = self.model.config.kind
+
+    @torch.no_grad()
+    def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
+        """Caption one image (PIL, path, bytes or numpy array in any mode).
+
+        Raises:
+            ImageInputError: the input is not a readable image, or is too large.
+            ValueError: a bad beam size or length.
+        """
+        if not isinstance(beam_size, int) or not 1 <= beam_size <= MAX_BEAM:
+            raise ValueError(f"beam_size must be an integer from 1 to {MAX_BEAM}, got {beam_size!r}")
+        max_length = max_length or self.model.config.max_length
+        if max_length < 1:
+            raise ValueError(f"max_length must be at least 1, got {max_length}")
+        size = self.model.config.image_size
+        rgb = _open(image, size)
+        batch = to_tensor_batch([rgb], size).to(self.device)  # (1, 3, size, size) in [0, 1]
+        features = self.model.encode(batch)  # (1, N, D)
+        best = beam_search(
+            self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,
+            beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
+        )[0]
+        words = self.vocabulary.decode(best.tokens)
+        g = self.model.grid_size
+        attention = best.attention.numpy().reshape(len(best.tokens), g, g).astype(np.float64)
+        attention /= attention.sum(axis=(1, 2), keepdims=True).clip(min=1e-12)  # exactly 1 after float32 rounding
+        return CaptionResult(
+            text=" ".join(words),
+            words=words,
+            attention=attention,
+            image=rgb,
+            score=best.score,
+            finished=best.finished,
+            has_attention=self.model.config.kind == "show-attend-tell",
+        )

@@ -1,0 +1,273 @@
+"""Training a captioner (Show and Tell or Show, Attend and Tell) in the shared loop.
+
+Data is the Scenes world (canonical captions; images rendered once into the cache) or a
+Karpathy-format dataset (``karpathy:PATH/dataset_flickr8k.json``; every reference caption
+is a training pair). With a frozen encoder (efficientnet-lite0) the grid features of every
+image are computed once and cached as fp16 ``.npy`` in the t2i cache folder, so an epoch
+costs only the decoder.
+
+Every ``eval_every`` steps (the CLI makes that one epoch) the task decodes the validation
+images greedily and logs BLEU-4 (and, on Scenes, attention pointing). The best weights so
+far are kept in ``<run>/best``; after ``patience`` evaluations without a better BLEU-4 the
+task stops training (the loop's remaining steps do nothing) and the best weights are
+exported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..data.cache import default_cache_dir, rendered_images, save_array
+from ..data.vocabulary import Vocabulary
+from ..models.captioning import Captioner, CaptionerConfig
+from .loop import TrainingTask
+
+BEST = "best"
+
+
+@dataclass
+class CaptionTaskConfig:
+    """Data, vocabulary and optimisation of a captioner run."""
+
+    data: str = "scenes"  # or "karpathy:PATH" to a dataset_*.json
+    image_dir: str | None = None  # Karpathy images (default: beside the JSON)
+    train_size: int = 16000  # Scenes training images
+    val_size: int = 500  # validation images decoded at each evaluation
+    world_seed: int = 0
+    min_count: int = 1  # words rarer than this in the training captions become <unk>
+    max_words: int = 22  # training captions are cut to this many words
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-5
+    total_steps: int = 4000  # the learning rate decays to a tenth along a cosine over these steps
+    grad_clip: float = 5.0
+    patience: int = 3  # evaluations without a better validation BLEU-4 before stopping
+    model: CaptionerConfig = None
+
+    def __post_init__(self):
+        if self.model is None:
+            self.model = CaptionerConfig()
+        elif isinstance(self.model, dict):
+            self.model = CaptionerConfig(**self.model)
+
+
+class CaptionPairs(Dataset):
+    """(image or cached features, caption ids) pairs.
+
+    ``inputs`` is uint8 images (M, H, W, 3) or fp16 features (M, N, D); ``pairs`` lists
+    (input index, caption ids) with the ids as ``<start> ... <end>``.
+    """
+
+    def __init__(self, inputs: np.ndarray, pairs: list[tuple[int, list[int]]], are_features: bool):
+        self.inputs, self.pairs, self.are_features = inputs, pairs, are_features
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int):
+        source, ids = self.pairs[index]
+        array = torch.from_numpy(np.array(self.inputs[source]))
+        if not self.are_features:
+            array = array.permute(2, 0, 1)  # (3, H, W) uint8; scaled to [0, 1] per batch
+        return array, torch.tensor(ids, dtype=torch.long)
+
+
+def pad_captions(items: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack inputs and right-pad caption ids with 0 (<pad>): (B, ...) and (B, T)."""
+    inputs = torch.stack([x for x, _ in items])
+    longest = max(len(c) for _, c in items)
+    captions = torch.zeros(len(items), longest, dtype=torch.long)
+    for i, (_, c) in enumerate(items):
+        captions[i, : len(c)] = c
+    return inputs, captions
+
+
+def cached_features(model: Captioner, images: np.ndarray, key: str, batch_size: int = 64) -> np.ndarray:
+    """The frozen encoder's grid for every image (uint8 (M, H, W, 3)) as fp16 (M, N, D), cached.
+
+    ``key`` names the images (world, split, size, seed or dataset file); the encoder's name
+    and the package version complete the cache key.
+    """
+    from .. import __version__
+
+    name = f"captionfeat-{model.config.encoder}-{key}-v{__version__}"
+    path = default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    encoder = model.encoder.eval()
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+            parts.append(encoder(batch).half().numpy())  # (b, N, D)
+    save_array(path, np.concatenate(parts))
+    return np.load(path, mmap_mode="r")
+
+
+class CaptionData:
+    """Training and validation images with their captions, from Scenes or a Karpathy file."""
+
+    def __init__(self, config: CaptionTaskConfig):
+        size = config.model.image_size
+        if config.data == "scenes":
+            from ..data import load_world
+
+            self.name = "scenes"
+            train = load_world("scenes", "train", size=config.train_size, seed=config.world_seed, image_size=size)
+            self.val_world = load_world("scenes", "val", size=config.val_size, seed=config.world_seed, image_size=size)
+            self.train_images = rendered_images(train)
+            self.val_images = rendered_images(self.val_world)
+            self.train_captions = [[s.caption] for s in train.samples(render=False)]
+            self.val_captions = [s.captions for s in self.val_world.samples(render=False)]
+            self.key = f"scenes-seed{config.world_seed}-px{size}"
+            self.train_key = f"{self.key}-train-n{config.train_size}"
+            self.val_key = f"{self.key}-val-n{config.val_size}"
+        elif config.data.startswith("karpathy:"):
+            from ..data.karpathy import load_karpathy
+
+            path = Path(config.data.split(":", 1)[1])
+            self.name = "karpathy"
+            self.val_world = None
+            train = load_karpathy(path, config.image_dir, "train")
+            val = load_karpathy(path, config.image_dir, "val")[: config.val_size]
+            if not train or not val:
+                raise ValueError(f"{path} needs images in both the train and the val split")
+            self.train_images = karpathy_images(train, size, path)
+            self.val_images = karpathy_images(val, size, path, split="val")
+            self.train_captions = [im.captions for im in train]
+            self.val_captions = [im.captions for im in val]
+            stat = path.stat()
+            self.key = f"karpathy-{hashlib.sha1(f'{path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}'.encode()).hexdigest()[:10]}-px{size}"
+            self.train_key, self.val_key = f"{self.key}-train", f"{self.key}-val"
+        else:
+            raise ValueError(f"unknown caption data {config.data!r}; use 'scenes' or 'karpathy:PATH/dataset_*.json'")
+
+
+def karpathy_images(images, size: int, json_path: Path, split: str = "train") -> np.ndarray:
+    """The images, loaded safely and resized to ``size`` squared, as uint8 (M, size, size, 3), cached."""
+    from PIL import Image
+
+    from ..pipelines.images import load_rgb
+
+    stat = json_path.stat()
+    name = f"karpathy-{split}-{json_path.stem}-px{size}-n{len(images)}"
+    digest = hashlib.sha1(f"{json_path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}-{name}".encode()).hexdigest()[:10]
+    path = default_cache_dir() / f"{name}-{digest}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    arrays = [np.asarray(load_rgb(im.path).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8) for im in images]
+    save_array(path, np.stack(arrays))
+    return np.load(path, mmap_mode="r")
+
+
+class CaptionTask(TrainingTask):
+    """One captioner on Scenes or a Karpathy dataset; see the module docstring."""
+
+    def __init__(self, config: CaptionTaskConfig, run_dir: str | Path):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.data = CaptionData(config)
+        self.vocabulary = Vocabulary.build((c for caps in self.data.train_captions for c in caps), min_count=config.min_count)
+        config.model.vocab_size = len(self.vocabulary)
+        self.best_score, self.stale, self.stopped = -1.0, 0, False
+        record = self.run_dir / BEST / "best.json"
+        if record.is_file():  # a resumed run remembers its best evaluation so far
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            self.best_score, self.stale, self.stopped = saved["bleu4"], saved["stale"], saved["stopped"]
+
+    # ------------------------------------------------------------------ the loop's hooks
+    def build_modules(self):
+        self.model = Captioner(self.config.model, pretrained_encoder=True)
+        return {"captioner": self.model}
+
+    def build_optimizers(self, modules):
+        trainable = [p for p in modules["captioner"].parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(trainable, lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
+        return {"adam": self.optimizer}
+
+    @property
+    def uses_cached_features(self) -> bool:
+        return self.model.encoder.frozen
+
+    def _inputs(self, images: np.ndarray, key: str) -> np.ndarray:
+        return cached_features(self.model, images, key) if self.uses_cached_features else images
+
+    def dataset(self):
+        inputs = self._inputs(self.data.train_images, self.data.train_key)
+        pairs = [
+            (i, self.vocabulary.encode(caption, self.config.max_words))
+            for i, captions in enumerate(self.data.train_captions)
+            for caption in captions
+        ]
+        return CaptionPairs(inputs, pairs, are_features=self.uses_cached_features)
+
+    def collate(self, items):
+        return pad_captions(items)
+
+    def train_step(self, batch, step):
+        if self.stopped:
+            return {}  # early stopping: the best weights are kept; the remaining steps are skipped
+        inputs, captions = batch
+        inputs, captions = inputs.to(self.device), captions.to(self.device)
+        progress = min(step / max(self.config.total_steps, 1), 1.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        model = self.ddp["captioner"]
+        if self.uses_cached_features:
+            logits, alphas = model(captions, features=inputs.float())
+        else:
+            logits, alphas = model(captions, images=inputs.float() / 255.0)
+        loss, cross_entropy = self.model.loss(logits, alphas, captions, pad_id=self.vocabulary.pad_id)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        targets = captions[:, 1:]
+        real = targets != self.vocabulary.pad_id
+        accuracy = ((logits.argmax(2) == targets) & real).sum().item() / max(real.sum().item(), 1)
+        return {"loss": loss.item(), "cross_entropy": cross_entropy.item(), "word_accuracy": accuracy}
+
+    def evaluate(self, step, run_dir: Path):
+        if self.stopped:
+            return {}
+        from ..evaluation.captioning import caption_images, corpus_bleu4, scenes_pointing
+
+        inputs = self._inputs(self.data.val_images, self.data.val_key)
+        decoded = caption_images(self.model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
+        texts = [" ".join(words) for words, _ in decoded]
+        results = {"val_bleu4": corpus_bleu4(texts, self.data.val_captions)}
+        if self.data.val_world is not None and self.model.config.kind == "show-attend-tell":
+            results.update({f"val_{k}": v for k, v in scenes_pointing(self.data.val_world, decoded, self.model.grid_size).items() if k in ("pointing_accuracy", "attention_mass")})
+        if results["val_bleu4"] > self.best_score:
+            self.best_score, self.stale = results["val_bleu4"], 0
+            self._save(self.run_dir / BEST, metadata={"step": step, **results})
+        else:
+            self.stale += 1
+            if self.stale >= self.config.patience:
+                self.stopped = True
+                print(f"early stopping at step {step}: no better validation BLEU-4 for {self.stale} evaluations")
+        record = {"bleu4": self.best_score, "stale": self.stale, "stopped": self.stopped, "step": step}
+        (self.run_dir / BEST).mkdir(parents=True, exist_ok=True)
+        (self.run_dir / BEST / "best.json").write_text(json.dumps(record) + "\n", encoding="utf-8")
+        return results | {"best_val_bleu4": self.best_score}
+
+    def _save(self, folder: Path, metadata: dict | None = None) -> None:
+        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": self.config.data, **(metadata or {})})
+        self.vocabulary.save(folder)
+
+    def export(self, folder: Path):
+        best = self.run_dir / BEST
+        if (best / "model.safetensors").is_file():
+            if folder.exists():
+                shutil.rmtree(folder)
+            shutil.copytree(best, folder, ignore=shutil.ignore_patterns("best.json"))
+        else:
+            self._save(folder)

@@ -1,0 +1,111 @@
+"""Captioner building blocks: attention scores, encoders, decoders, the loss, checkpoints."""
+
+import pytest
+import torch
+
+from t2i_core.models.attention import SCORES, SoftAttention
+from t2i_core.models.captioning import Captioner, CaptionerConfig
+from t2i_core.models.image_encoders import EfficientNetLite0Grid, SmallCNN
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_every_score_gives_weights_that_sum_to_one_and_respect_the_mask(score):
+    torch.manual_seed(0)
+    attention = SoftAttention(key_dim=12, query_dim=20, attention_dim=8, score=score)
+    keys, query = torch.randn(3, 7, 12), torch.randn(3, 20)  # (B, N, key_dim), (B, query_dim)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[:, 5:] = False
+    context, weights = attention(keys, query, mask=mask)
+    assert context.shape == (3, 12) and weights.shape == (3, 7)
+    assert torch.allclose(weights.sum(1), torch.ones(3))
+    assert torch.all(weights[:, 5:] == 0)
+    assert torch.allclose(context, torch.einsum("bn,bnd->bd", weights, keys), atol=1e-6)
+
+
+def test_dot_score_prefers_the_key_that_points_along_the_query():
+    attention = SoftAttention(key_dim=4, query_dim=4, attention_dim=4, score="dot")
+    keys = torch.eye(4).unsqueeze(0) * 5  # (1, 4, 4): four orthogonal keys
+    _, weights = attention(keys, torch.tensor([[0.0, 0.0, 3.0, 0.0]]))
+    assert weights.argmax(1).item() == 2 and weights[0, 2] > 0.99
+
+
+def test_prepared_keys_give_the_same_attention_as_raw_keys():
+    torch.manual_seed(1)
+    attention = SoftAttention(6, 6, 5, score="additive")
+    keys, query = torch.randn(2, 9, 6), torch.randn(2, 6)
+    assert torch.allclose(attention(keys, query)[1], attention(keys, query, prepared=attention.prepare(keys))[1])
+
+
+def test_unknown_score_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown attention score 'cosine'"):
+        SoftAttention(4, 4, 4, score="cosine")
+
+
+def test_small_cnn_gives_a_16x16_grid_at_128_pixels():
+    features = SmallCNN(width=16, image_size=128)(torch.rand(2, 3, 128, 128))
+    assert features.shape == (2, 256, 32)
+
+
+def test_efficientnet_lite0_gives_a_frozen_14x14_grid_of_imagenet_features():
+    encoder = EfficientNetLite0Grid(pretrained=True)
+    encoder.train()
+    assert not encoder.training, "a frozen encoder keeps its batch-norm statistics"
+    assert not any(p.requires_grad for p in encoder.parameters())
+    image = torch.zeros(1, 3, 128, 128)
+    image[:, 0, 20:60, 20:60] = 1.0  # a red square in the top-left quarter
+    features = encoder(image)  # (1, 196, 112)
+    assert features.shape == (1, 196, 112)
+    grid = features[0].view(14, 14, 112)  # row-major cells: row 0 is the top of the image
+    background = grid[9:13, 9:13].reshape(-1, 112).mean(0)
+    distance = (grid - background).norm(dim=2)  # (14, 14)
+    # ImageNet features see the square where it is; a random initialisation would see nothing.
+    assert distance[3:8, 3:8].mean() > 3 * distance[9:13, 9:13].mean()
+
+def _tiny(kind="show-attend-tell", **overrides):
+    config = CaptionerConfig(kind=kind, vocab_size=12, image_size=32, cnn_width=8, embed_dim=8, hidden_dim=16, attention_dim=8, **overrides)
+    torch.manual_seed(0)
+    return Captioner(config)
+
+
+@pytest.mark.parametrize("kind", ["show-attend-tell", "show-and-tell"])
+def test_teacher_forcing_shapes_and_maps_summing_to_one(kind):
+    model = _tiny(kind)
+    captions = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 2, 0, 0]])  # (B, T), padded with 0
+    logits, alphas = model(captions, images=torch.rand(2, 3, 32, 32))
+    assert logits.shape == (2, 4, 12) and alphas.shape == (2, 4, 16)
+    assert torch.allclose(alphas.sum(2), torch.ones(2, 4), atol=1e-5)
+
+
+def test_padding_does_not_count_in_the_loss():
+    model = _tiny(alpha_c=0.0)
+    captions = torch.tensor([[1, 5, 6, 2, 0, 0]])
+    logits, alphas = model(captions, images=torch.rand(1, 3, 32, 32))
+    changed = logits.clone()
+    changed[:, 3:] = torch.randn_like(changed[:, 3:]) * 50  # logits at padded targets
+    assert torch.allclose(model.loss(logits, alphas, captions)[0], model.loss(changed, alphas, captions)[0])
+
+
+def test_doubly_stochastic_penalty_is_the_papers_and_reaches_the_attention():
+    model = _tiny(alpha_c=1.0)
+    captions = torch.tensor([[1, 5, 6, 2]])
+    logits, alphas = model(captions, images=torch.rand(1, 3, 32, 32))
+    total, cross_entropy = model.loss(logits, alphas, captions)
+    expected = ((1 - alphas[0].sum(0)) ** 2).sum()
+    assert torch.allclose(total - cross_entropy, expected, atol=1e-5)
+    total.backward()
+    assert model.decoder.attention.score.v.weight.grad.abs().sum() > 0
+
+
+def test_captioner_round_trips_through_safetensors(tmp_path):
+    model = _tiny(score="general").eval()
+    model.save_pretrained(tmp_path)
+    loaded = Captioner.from_pretrained(tmp_path)
+    assert loaded.config == model.config
+    captions = torch.tensor([[1, 4, 2]])
+    images = torch.rand(1, 3, 32, 32)
+    assert torch.allclose(model(captions, images=images)[0], loaded(captions, images=images)[0])
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="unknown captioner kind"):
+        CaptionerConfig(kind="show-and-dance")
