@@ -1,0 +1,103 @@
+"""Latency of the running Gradio app per endpoint, and its overhead over the bare pipeline call.
+
+Run: ``python benchmarks/app_latency.py [--repeats 20] [--threads 2]``. Starts ``app.demo``
+on 127.0.0.1, calls each endpoint through ``gradio_client`` with fresh prompts (one
+request at a time), times the same work done by the pipelines directly in this process,
+and prints p50 and p95 of both and their ratio (the app's overhead: queueing, HTTP,
+image encoding). Then a burst of concurrent requests gives the latency under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> str:
+    return f"p50 {statistics.median(values) * 1000:7.0f} ms   p95 {percentile(values, 0.95) * 1000:7.0f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the load burst")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from gradio_client import Client
+
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    client = Client(url, verbose=False, download_files=False)
+
+    def prompt(i: int) -> str:
+        colours = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "white"]
+        return f"a {colours[i % 8]} flower with a {colours[(i + 3) % 8]} stem, number {i}"
+
+    endpoints = {
+        "/text_to_image (both encoders, 8 images)": (
+            lambda i: client.predict(prompt(i), "both", 8, i, False, api_name="/text_to_image"),
+            lambda i: [app.TEXT2IMAGE[name](prompt(i + 1000), num_images=8, seed=i) for name in app.TEXT2IMAGE],
+        ),
+        "/swap_colours (both encoders, 4 images)": (
+            lambda i: client.predict(prompt(i + 2000), 4, i, api_name="/swap_colours"),
+            lambda i: [app.TEXT2IMAGE[name]([prompt(i + 3000), prompt(i + 3000)], num_images=4, seed=i) for name in app.TEXT2IMAGE],
+        ),
+        "/interpolate (use, 8 steps)": (
+            lambda i: client.predict(prompt(i + 4000), prompt(i + 4001), "use", 8, i, api_name="/interpolate"),
+            lambda i: app.TEXT2IMAGE["use"].interpolate(prompt(i + 5000), prompt(i + 5001), steps=8, seed=i),
+        ),
+    }
+    print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}")
+    for name, (through_app, bare) in endpoints.items():
+        through_app(0), bare(0)  # warm-up
+        app_times, bare_times = [], []
+        for i in range(1, args.repeats + 1):
+            start = time.perf_counter()
+            through_app(i)
+            app_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            bare(i)
+            bare_times.append(time.perf_counter() - start)
+        ratio = statistics.median(app_times) / statistics.median(bare_times)
+        print(f"{name}\n  app:      {summary(app_times)}\n  pipeline: {summary(bare_times)}\n  overhead: x{ratio:.2f} (median app / median pipeline)")
+
+    def one_client(k: int) -> list[float]:
+        own = Client(url, verbose=False, download_files=False)
+        times = []
+        for j in range(5):
+            start = time.perf_counter()
+            own.predict(prompt(6000 + 10 * k + j), "both", 4, j, False, api_name="/text_to_image")
+            times.append(time.perf_counter() - start)
+        return times
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        burst = [t for times in pool.map(one_client, range(args.clients)) for t in times]
+    wall = time.perf_counter() - start
+    print(f"load: {len(burst)} requests from {args.clients} clients in {wall:.1f} s "
+          f"({len(burst) / wall:.1f} requests/s); latency {summary(burst)}")
+    app.demo.close()
+
+
+if __name__ == "__main__":
+    main()
