@@ -8,7 +8,7 @@ import torch
 from t2i_core.models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
 from t2i_core.models.residual_attention import ResidualAttentionModule
 from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator
-from t2i_core.training.text2image_task import discriminator_hinge_loss, generator_hinge_loss, kl_divergence
+from t2i_core.training.text2image_task import discriminator_hinge_loss, generator_hinge_loss, kl_divergence, mode_seeking_loss
 
 TINY = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8)
 
@@ -81,6 +81,14 @@ def test_matching_aware_loss_on_a_hand_made_batch():
     assert kl_divergence(torch.ones(2, 4), torch.zeros(2, 4)).item() == pytest.approx(2.0)
 
 
+def test_mode_seeking_loss_punishes_noise_that_changes_nothing():
+    z1, z2 = torch.zeros(4, 8), torch.ones(4, 8)
+    same = torch.zeros(4, 3, 8, 8)
+    collapsed = mode_seeking_loss(same, same, z1, z2)
+    diverse = mode_seeking_loss(same, torch.full((4, 3, 8, 8), 0.5), z1, z2)
+    assert collapsed.item() > 1e4 and diverse.item() == pytest.approx(2.0, rel=1e-3)
+
+
 def test_generator_checkpoint_round_trips(tmp_path):
     torch.manual_seed(0)
     generator = Text2ImageGenerator(TINY).eval()
@@ -109,7 +117,8 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
-    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, model={"generator_width": 8, "discriminator_width": 8})
+    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, mode_seeking_weight=1.0,
+                                  model={"generator_width": 8, "discriminator_width": 8})
     task = Text2ImageTask(config, classifier_path=None)
     run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, log_every=10, eval_every=40, save_every=40))
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -118,6 +127,8 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     # The discriminator's colour heads learn to name the colours of real flowers (chance: 2 ln 8).
     colour_losses = [r["d_colour"] for r in records if "d_colour" in r]
     assert colour_losses[-1] < colour_losses[0]
+    # The mode-seeking term (MSGAN) is computed and finite at every logged step.
+    assert all(0 < r["mode_seeking"] < 1e5 for r in records if "d_loss" in r)
     assert (run_dir / "samples" / "step-000040.png").is_file()
     generator = Text2ImageGenerator.from_pretrained(run_dir / "final")
     assert generator.config.text_dim == 50 and generator.config.generator_width == 8

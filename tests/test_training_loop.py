@@ -95,6 +95,19 @@ def test_an_interrupted_run_resumes_where_it_saved(tmp_path):
     assert step == 60
 
 
+def test_a_time_limit_stops_saves_and_exports_and_the_run_resumes_exactly(tmp_path):
+    limited = FitALine()
+    run_dir = train(limited, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=50, batch_size=16, save_every=20, eval_every=20, time_limit=0.0))
+    assert limited.exported is not None  # exported at the step it reached
+    finished = [m for m in _metrics(run_dir) if m.get("finished")]
+    assert finished[-1]["step"] == 1 and any(m.get("eval") for m in _metrics(run_dir) if m["step"] == 1)
+    resumed = FitALine()
+    train(resumed, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=50, batch_size=16, save_every=20))
+    whole = FitALine()
+    train(whole, TrainConfig(output_dir=str(tmp_path / "whole"), max_steps=50, batch_size=16, save_every=20))
+    assert resumed.exported == whole.exported
+
+
 def test_training_state_round_trips_modules_and_optimizers(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)

@@ -60,11 +60,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="add the projection term to the discriminator (default on)")
     gan.add_argument("--auxiliary-weight", type=float, default=1.0,
                      help="weight of the discriminator's petal/stem colour heads (TAC-GAN); 0 turns them off (default 1)")
+    gan.add_argument("--mode-seeking-weight", type=float, default=0.0,
+                     help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
     gan.set_defaults(func=run_text2image)
 
     from .caption_commands import add_train_parser as add_caption_parser
 
     add_caption_parser(sub, _common)
+
+    from .dates_commands import add_train_parser as add_dates_parser
+
+    add_dates_parser(sub, _common)
 
 
 def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
@@ -124,7 +130,8 @@ def run_text2image(args: argparse.Namespace) -> int:
 
     output = args.output.format(encoder=args.encoder)
     model = {"generator_width": args.width, "discriminator_width": args.width, "projection": args.projection}
-    task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight, model=model)
+    task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight,
+                                       mode_seeking_weight=args.mode_seeking_weight, model=model)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

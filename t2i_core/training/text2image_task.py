@@ -7,6 +7,10 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
 - Generator: fool D on (G(z, e), e), plus GAN-INT: fool D on (G(z, e_mix), e_mix) with
   e_mix halfway between two captions of the batch, plus the KL term of conditioning
   augmentation.
+- Mode seeking (MSGAN, Mao et al., 2019; off by default): for a quarter of the batch the
+  generator draws a second image of the same caption with other noise and is penalised
+  by 1 / (mean |G(e, z1) - G(e, z2)| / mean |z1 - z2|), which counters the mode collapse a
+  conditional GAN with auxiliary classifiers is prone to (noise that changes nothing).
 - Colour heads (TAC-GAN, on by default): D also learns to name the petal and stem colour
   of real images (cross-entropy), and G is asked to draw images of (G(z, e), e) whose
   colours D names as the caption says.
@@ -52,6 +56,13 @@ def discriminator_hinge_loss(real_right: torch.Tensor, real_wrong: torch.Tensor,
 def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """The generator's hinge loss: raise D's score of its images with their texts."""
     return -fake_scores.mean()
+
+
+def mode_seeking_loss(images_a: torch.Tensor, images_b: torch.Tensor, noise_a: torch.Tensor, noise_b: torch.Tensor) -> torch.Tensor:
+    """MSGAN's term for two images (B, 3, H, W) of the same captions drawn from noise (B, Z):
+    the inverse of how far the images move per unit of noise, small when noise matters."""
+    ratio = (images_a - images_b).abs().mean() / (noise_a - noise_b).abs().mean()
+    return 1.0 / (ratio + 1e-5)
 
 
 def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
@@ -127,6 +138,7 @@ class Text2ImageTaskConfig:
     interpolation_weight: float = 1.0
     swapped_mismatch_rate: float = 0.5
     auxiliary_weight: float = 1.0  # weight of the colour heads' cross-entropy (TAC-GAN); 0 turns them off
+    mode_seeking_weight: float = 0.0  # weight of the MSGAN diversity term; 0 turns it off
     ema_decay: float = 0.999
     eval_prompts: int = 128
     model: dict = field(default_factory=dict)
@@ -208,7 +220,8 @@ class Text2ImageTask(TrainingTask):
         # Generator step: matching texts, and GAN-INT interpolations between two captions.
         mixed = 0.5 * right + 0.5 * right[torch.randperm(b)]
         both = torch.cat([right, mixed])  # (2B, D)
-        out = generator(both, torch.randn(2 * b, noise_dim, device=self.device))
+        noise = torch.randn(2 * b, noise_dim, device=self.device)  # (2B, noise_dim)
+        out = generator(both, noise)
         if auxiliary:
             scores, fake_logits = discriminator(out.images, both, return_colours=True)  # (2B,), (2B, K) each
             # Only the matching half has colours to name: an interpolation sits between two captions.
@@ -220,6 +233,13 @@ class Text2ImageTask(TrainingTask):
         g_int = generator_hinge_loss(scores[b:])
         kl = kl_divergence(out.mean, out.log_variance)
         g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
+        if self.config.mode_seeking_weight > 0:
+            quarter = max(1, b // 4)
+            other_noise = torch.randn(quarter, noise_dim, device=self.device)  # (B/4, noise_dim)
+            others = generator(right[:quarter], other_noise).images  # (B/4, 3, 64, 64), same captions
+            mode_seeking = mode_seeking_loss(out.images[:quarter], others, noise[:quarter], other_noise)
+            g_loss = g_loss + self.config.mode_seeking_weight * mode_seeking
+            metrics["mode_seeking"] = mode_seeking.item()
         self.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_optimizer.step()
