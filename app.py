@@ -8,16 +8,22 @@ wires its events, so the page reads as a description of itself.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 # No network here and on most laptops' trains: never let a library wait for a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+import numpy as np
 
 import t2i_core
+from t2i_core.data import load_world
 from t2i_core.data.flowers import swap_colour_words
 from t2i_core.evaluation import shipped_results
+from t2i_core.pipelines.caption import TRAINED_ON
+from t2i_core.pipelines.images import ImageInputError
 
 WORLD_PREVIEW = t2i_core.load_pipeline("world-preview")
 
@@ -36,6 +42,23 @@ def _load_generators() -> dict:
 
 
 TEXT2IMAGE = _load_generators()
+
+CAPTION_LABELS = {"show-attend-tell": "Show, Attend and Tell (soft attention)", "show-and-tell": "Show and Tell (no attention)"}
+
+
+def _load_captioners() -> dict:
+    """The shipped captioning pipelines by model, loaded once; a missing checkpoint is left out."""
+    pipes = {}
+    for name in CAPTION_LABELS:
+        try:
+            pipes[name] = t2i_core.load_pipeline("caption", model=name, device="cpu")
+        except FileNotFoundError:
+            pass
+    return pipes
+
+
+CAPTIONERS = _load_captioners()
+EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
 ROSE_PAIR = ("a red flower with a yellow stem", "a yellow flower with a red stem")
 PROMPT_EXAMPLES = [
     ROSE_PAIR[0],
@@ -150,6 +173,161 @@ def text_to_image_tab() -> None:
     walk.click(interpolate_flowers, [text_a, text_b, walk_encoder, steps, walk_seed], path, api_name="interpolate")
 
 
+class ImageUpload(gr.Image):
+    """An image upload whose preprocessing cannot fail.
+
+    ``gr.Image`` opens the upload with Pillow before the handler runs, and a file Pillow
+    cannot read ends the request with an opaque error. Here such a file reaches the
+    handler as its path, and the engine's safe loader says what is wrong with it.
+    """
+
+    is_template = True  # the front end draws it as a plain gr.Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            return str(payload.path) if payload is not None and payload.path else None
+
+
+def _caption_examples() -> list[str]:
+    """Example images as files (Gradio examples are paths): test scenes and scikit-image's photos."""
+    EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    paths = []
+    scenes = load_world("scenes", "test", size=4, seed=0)
+    for i in range(len(scenes)):
+        path = EXAMPLES_DIR / f"scene-test-{i}.png"
+        if not path.is_file():
+            scenes.sample(i).image.save(path)
+        paths.append(str(path))
+    import skimage.data
+    from PIL import Image
+
+    for name in ("astronaut", "coffee", "chelsea"):
+        path = EXAMPLES_DIR / f"photo-{name}.png"
+        if not path.is_file():
+            photo = Image.fromarray(getattr(skimage.data, name)())
+            photo.thumbnail((256, 256))
+            photo.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def fresh_scene(seed: float):
+    """A newly rendered Scenes image (test split, the given seed) as a file path, with its true caption."""
+    seed = int(seed or 0)
+    if not 0 <= seed < 2**31:
+        raise gr.Error("the seed must be between 0 and 2147483647")
+    sample = load_world("scenes", "test", size=1, seed=seed).sample(0)
+    EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    path = EXAMPLES_DIR / f"scene-fresh-{seed}.png"
+    sample.image.save(path)
+    return str(path), f"True caption: *{sample.caption}*"
+
+
+def _captioner(model: str):
+    if model not in CAPTIONERS:
+        raise gr.Error(f"no {CAPTION_LABELS.get(model, model)} captioner is shipped in checkpoints/ yet")
+    return CAPTIONERS[model]
+
+
+def caption_image(image, model: str, beam: float, progress=gr.Progress()):
+    """Caption an image: the clickable words, the first word's heatmap, every word's map, the result and a summary."""
+    if image is None:
+        raise gr.Error("Upload an image or pick an example first.")
+    pipe = _captioner(model)
+    progress(None, desc="captioning")
+    try:
+        result = pipe(image, beam_size=int(beam))
+    except (ImageInputError, ValueError) as error:
+        raise gr.Error(str(error)) from None
+    words = [(word, "word") for word in result.words]
+    if not result.words:
+        return words, None, None, None, "The model produced an empty caption."
+    note = "" if result.has_attention else " Show and Tell has no attention: its maps are uniform."
+    summary = f"**{result.text}** (beam {int(beam)}, log-probability {result.score:.2f}).{note} Click a word to see where the model looked."
+    return words, result.overlay(0), result.strip(), result, summary
+
+
+def show_word_attention(result, event: gr.SelectData):
+    """The heatmap of the clicked word."""
+    if result is None:
+        raise gr.Error("Caption an image first.")
+    index = event.index if isinstance(event.index, int) else event.index[0]
+    if not 0 <= index < len(result.words):
+        raise gr.Error("That word is not part of the caption.")
+    return result.overlay(index), f"Attention for **{result.words[index]}** (word {index + 1} of {len(result.words)})"
+
+
+def caption_tab() -> None:
+    """An image in, a caption out; click a word to see where the model looked."""
+    gr.Markdown(
+        "Show, Attend and Tell (Xu et al., 2015) looks at a grid of image features and, for every word it "
+        "writes, weighs the cells: that weighting is the heatmap. Show and Tell (Vinyals et al., 2015) sees the "
+        f"image once and has no attention. **{TRAINED_ON}**"
+    )
+    if not CAPTIONERS:
+        gr.Markdown("**No captioner is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train caption`.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id="cap-image")
+            with gr.Row():
+                scene_seed = gr.Number(value=0, precision=0, minimum=0, label="Scene seed", elem_id="cap-scene-seed")
+                render = gr.Button("Render a fresh scene", elem_id="cap-render")
+            truth = gr.Markdown(elem_id="cap-truth")
+            gr.Examples(_caption_examples(), inputs=image, label="Test scenes and photos (photos get a Scenes-style caption)")
+        with gr.Column(scale=1):
+            model = gr.Radio(list(CAPTION_LABELS), value="show-attend-tell", label="Model", elem_id="cap-model")
+            beam = gr.Slider(1, 5, value=3, step=1, label="Beam size", elem_id="cap-beam")
+            run = gr.Button("Caption", variant="primary", elem_id="cap-run")
+            summary = gr.Markdown(elem_id="cap-summary")
+            words = gr.HighlightedText(label="Caption (click a word)", color_map={"word": "#dbeafe"}, show_inline_category=False,
+                                       interactive=False, elem_id="cap-words")
+            heatmap = gr.Image(type="pil", label="Where the model looked", elem_id="cap-heatmap")
+            word_note = gr.Markdown(elem_id="cap-word-note")
+    strip = gr.Image(type="pil", label="Every word's attention", elem_id="cap-strip")
+    result = gr.State(None)
+    render.click(fresh_scene, scene_seed, [image, truth], api_name="render_scene")
+    run.click(caption_image, [image, model, beam], [words, heatmap, strip, result, summary], api_name="caption")
+    words.select(show_word_attention, result, [heatmap, word_note], api_name=False)
+
+
+def round_trip(sentence: str, seed: float, progress=gr.Progress()):
+    """Sentence -> generated flower -> caption, and the USE cosine of the two sentences."""
+    if "use" not in TEXT2IMAGE:
+        raise gr.Error("the USE text-to-image generator is not shipped in checkpoints/ yet")
+    captioner = _captioner("show-attend-tell")
+    progress(None, desc="drawing")
+    try:
+        (image,) = TEXT2IMAGE["use"](sentence, num_images=1, seed=int(seed))
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    progress(None, desc="captioning")
+    result = captioner(image, beam_size=3)
+    vectors = TEXT2IMAGE["use"].encoder.encode([sentence.strip(), result.text or "(empty)"])  # (2, 512)
+    cosine = float(np.dot(vectors[0], vectors[1]) / (np.linalg.norm(vectors[0]) * np.linalg.norm(vectors[1]) + 1e-12))
+    return image, result.strip(), [[sentence.strip(), result.text, round(cosine, 3)]]
+
+
+def round_trip_tab() -> None:
+    """A live check of both models: the caption of a generated image, next to the sentence that made it."""
+    gr.Markdown(
+        "A sentence goes to the USE generator, its image to the Show, Attend and Tell captioner, and the two "
+        "sentences are compared by their Universal Sentence Encoder cosine. The shipped captioner knows only "
+        "the Scenes world (coloured shapes), so a flower comes back as a Scenes-style caption: the cosine then "
+        "measures how far apart the two worlds' sentences are, not how good the flower is."
+    )
+    with gr.Row():
+        sentence = gr.Textbox(value=ROSE_PAIR[0], label="Sentence", max_lines=2, elem_id="rt-sentence")
+        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="rt-seed")
+        run = gr.Button("Round trip", variant="primary", elem_id="rt-run")
+    with gr.Row():
+        image = gr.Image(type="pil", label="Generated", elem_id="rt-image")
+        strip = gr.Image(type="pil", label="Caption of the generated image, word by word", elem_id="rt-strip")
+    table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", elem_id="rt-table")
+    run.click(round_trip, [sentence, seed], [image, strip, table], api_name="round_trip")
+
+
 def show_world(world: str, split: str, n: float, seed: float):
     """Render ``n`` samples of a world split; returns the grid and the ground truth."""
     try:
@@ -260,6 +438,10 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# t2i_core: attention in multimodal deep learning")
         with gr.Tab("Text to image"):
             text_to_image_tab()
+        with gr.Tab("Image to caption"):
+            caption_tab()
+        with gr.Tab("Round trip"):
+            round_trip_tab()
         with gr.Tab("Worlds"):
             worlds_tab(demo)
         with gr.Tab("About"):

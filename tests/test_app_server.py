@@ -83,3 +83,75 @@ def test_forty_requests_from_eight_clients_all_succeed(server):
     with ThreadPoolExecutor(8) as pool:
         results = [n for batch in pool.map(worker, range(8)) for n in batch]
     assert results == [1] * 40
+
+
+# ---------------------------------------------------------------- image to caption
+def _bad_images(folder):
+    """Every kind of upload a person can send, as files: name -> (path, expected message or None for a caption)."""
+    from PIL import Image
+
+    folder.mkdir(exist_ok=True)
+    cases = {}
+    (folder / "notes.png").write_bytes(b"this is a text file with an image's name")
+    cases["not an image"] = (folder / "notes.png", "not an image")
+    Image.new("RGB", (128, 128), "red").save(folder / "whole.png")
+    (folder / "truncated.png").write_bytes((folder / "whole.png").read_bytes()[:60])
+    cases["truncated png"] = (folder / "truncated.png", "image")
+    Image.new("1", (20000, 20000)).save(folder / "huge.png")
+    cases["20000x20000"] = (folder / "huge.png", "limit")
+    Image.new("RGB", (1, 1), "blue").save(folder / "tiny.png")
+    cases["1x1"] = (folder / "tiny.png", None)
+    Image.new("CMYK", (96, 80), (0, 255, 255, 0)).save(folder / "cmyk.jpg")
+    cases["cmyk jpeg"] = (folder / "cmyk.jpg", None)
+    Image.fromarray(__import__("numpy").full((64, 64), 40000, dtype="uint16")).save(folder / "deep.png")
+    cases["16-bit png"] = (folder / "deep.png", None)
+    frames = [Image.new("P", (64, 64), i) for i in range(3)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=100)
+    cases["animated gif"] = (folder / "animated.gif", None)
+    Image.new("RGBA", (64, 64), (255, 0, 0, 0)).save(folder / "transparent.png")
+    cases["transparent rgba"] = (folder / "transparent.png", None)
+    return cases
+
+
+@pytest.fixture(scope="module")
+def bad_images(tmp_path_factory):
+    return _bad_images(tmp_path_factory.mktemp("uploads"))
+
+
+def _caption(client, path, model="show-attend-tell", beam=3):
+    return client.predict(gradio_client.handle_file(str(path)), model, beam, api_name="/caption")
+
+
+@pytest.mark.parametrize("case", ["not an image", "truncated png", "20000x20000", "1x1", "cmyk jpeg", "16-bit png", "animated gif", "transparent rgba"])
+def test_every_upload_gets_a_caption_or_a_clear_message(client, bad_images, case):
+    import app
+
+    if "show-attend-tell" not in app.CAPTIONERS:
+        pytest.skip("no captioner shipped")
+    path, message = bad_images[case]
+    if message is None:
+        words, heatmap, strip, summary = _caption(client, path)
+        assert words and heatmap is not None and strip is not None and "Click a word" in summary
+    else:
+        with pytest.raises(gradio_client.exceptions.AppError, match=message):
+            _caption(client, path)
+
+
+def test_a_scene_is_captioned_after_bad_uploads_and_the_round_trip_closes(client, bad_images):
+    import app
+
+    if "show-attend-tell" not in app.CAPTIONERS:
+        pytest.skip("no captioner shipped")
+    for case in ("not an image", "truncated png", "20000x20000"):
+        with pytest.raises(gradio_client.exceptions.AppError):
+            _caption(client, bad_images[case][0])
+    path, truth = client.predict(5, api_name="/render_scene")
+    words, _, _, summary = _caption(client, path["path"] if isinstance(path, dict) else path)
+    caption = " ".join(w["token"] for w in words)
+    from t2i_core.data.scenes import SHAPES
+
+    shapes = set(SHAPES)
+    assert shapes & set(caption.split()), caption  # a Scenes-style caption names a shape
+    image, strip, table = client.predict("a red flower with a yellow stem", 0, api_name="/round_trip")
+    sentence, their_caption, cosine = table["data"][0]
+    assert sentence == "a red flower with a yellow stem" and their_caption and -1.0 <= cosine <= 1.0

@@ -34,6 +34,9 @@ def load_rgb(image: Any) -> Image.Image:
             opened = Image.open(io.BytesIO(image))
         except UnidentifiedImageError:
             raise ImageInputError("the file is not an image Pillow can read (PNG, JPEG, GIF, WebP, BMP, TIFF...)") from None
+        except Image.DecompressionBombError:
+            # Pillow refuses, at open, images of more than twice its own pixel limit.
+            raise ImageInputError(f"the image has far more pixels than the limit of {MAX_PIXELS:,} pixels") from None
         image = opened
     if isinstance(image, np.ndarray):
         image = _array_to_image(image)
