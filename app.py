@@ -225,6 +225,16 @@ def fresh_scene(seed: float):
     return str(path), f"True caption: *{sample.caption}*"
 
 
+def _for_display(image, side: int = 384):
+    """Small images (a 128x128 scene) enlarged so a heatmap can be read; large ones as they are."""
+    from PIL import Image
+
+    if max(image.size) >= side:
+        return image
+    scale = side / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+
+
 def _captioner(model: str):
     if model not in CAPTIONERS:
         raise gr.Error(f"no {CAPTION_LABELS.get(model, model)} captioner is shipped in checkpoints/ yet")
@@ -246,7 +256,7 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
         return words, None, None, None, "The model produced an empty caption."
     note = "" if result.has_attention else " Show and Tell has no attention: its maps are uniform."
     summary = f"**{result.text}** (beam {int(beam)}, log-probability {result.score:.2f}).{note} Click a word to see where the model looked."
-    return words, result.overlay(0), result.strip(), result, summary
+    return words, _for_display(result.overlay(0)), result.strip(), result, summary
 
 
 def show_word_attention(result, event: gr.SelectData):
@@ -256,7 +266,7 @@ def show_word_attention(result, event: gr.SelectData):
     index = event.index if isinstance(event.index, int) else event.index[0]
     if not 0 <= index < len(result.words):
         raise gr.Error("That word is not part of the caption.")
-    return result.overlay(index), f"Attention for **{result.words[index]}** (word {index + 1} of {len(result.words)})"
+    return _for_display(result.overlay(index)), f"Attention for **{result.words[index]}** (word {index + 1} of {len(result.words)})"
 
 
 def caption_tab() -> None:
@@ -306,7 +316,7 @@ def round_trip(sentence: str, seed: float, progress=gr.Progress()):
     result = captioner(image, beam_size=3)
     vectors = TEXT2IMAGE["use"].encoder.encode([sentence.strip(), result.text or "(empty)"])  # (2, 512)
     cosine = float(np.dot(vectors[0], vectors[1]) / (np.linalg.norm(vectors[0]) * np.linalg.norm(vectors[1]) + 1e-12))
-    return image, result.strip(), [[sentence.strip(), result.text, round(cosine, 3)]]
+    return _for_display(image, 256), result.strip(), [[sentence.strip(), result.text, round(cosine, 3)]]
 
 
 def round_trip_tab() -> None:
@@ -322,9 +332,10 @@ def round_trip_tab() -> None:
         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="rt-seed")
         run = gr.Button("Round trip", variant="primary", elem_id="rt-run")
     with gr.Row():
-        image = gr.Image(type="pil", label="Generated", elem_id="rt-image")
-        strip = gr.Image(type="pil", label="Caption of the generated image, word by word", elem_id="rt-strip")
-    table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", elem_id="rt-table")
+        image = gr.Image(type="pil", label="Generated", height=280, elem_id="rt-image")
+        with gr.Column(scale=2):
+            table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", wrap=True, column_widths=["35%", "50%", "15%"], elem_id="rt-table")
+    strip = gr.Image(type="pil", label="Where the captioner looked for each word of its caption", elem_id="rt-strip")
     run.click(round_trip, [sentence, seed], [image, strip, table], api_name="round_trip")
 
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
-CHROMIUM = Path("/usr/bin/chromium")
+from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
 
 
 @pytest.fixture(scope="module")
@@ -244,26 +241,6 @@ def test_a_malformed_upload_gives_an_error_message(app, content, expected):
 # ---------------------------------------------------------------- the real server in a browser
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_answering(url: str, server: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"the Streamlit server exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"the Streamlit server did not answer {url} within {seconds} s")
-
-
 def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
@@ -284,8 +261,7 @@ def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=str(CHROMIUM),
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"],
+                args=CHROMIUM_ARGS,
             )
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 2400})
@@ -316,11 +292,6 @@ def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
         picture = screenshot.read_bytes()
         assert picture[:8] == b"\x89PNG\r\n\x1a\n" and len(picture) > 20_000
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
     assert "Traceback" not in (tmp_path / "server.log").read_text(errors="replace")

@@ -1,0 +1,121 @@
+"""The Gradio app in a real browser: Playwright driving Debian's Chromium against `python app.py`.
+
+Every tab is used the way a person would, and photographed; the screenshots are kept
+under the test's temporary folder (and copied to docs/ with T2I_SCREENSHOTS=docs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    folder = tmp_path_factory.mktemp("app")
+    port = free_loopback_port()
+    log = (folder / "server.log").open("wb")
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/", server, seconds=120)
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                tab = browser.new_page(viewport={"width": 1300, "height": 1200})
+                tab.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+                tab.folder = folder
+                yield tab
+            finally:
+                browser.close()
+    finally:
+        stop(server)
+        log.close()
+    assert "Traceback" not in (folder / "server.log").read_text(errors="replace")
+
+
+def _screenshot(page, name: str) -> Path:
+    path = page.folder / f"app-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("T2I_SCREENSHOTS"):
+        shutil.copy(path, ROOT / os.environ["T2I_SCREENSHOTS"] / path.name)
+    return path
+
+
+def _open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_typing_a_prompt_draws_flowers(page):
+    import app
+
+    if not app.TEXT2IMAGE:
+        pytest.skip("no generator shipped")
+    _open_tab(page, "Text to image")
+    page.locator("#t2i-prompt textarea").fill("a blue flower with a white stem")
+    page.locator("#t2i-generate").click()
+    page.locator("#t2i-use-gallery img").first.wait_for(timeout=60_000)
+    page.locator("#t2i-glove-gallery img").first.wait_for(timeout=60_000)
+    assert page.locator("#t2i-use-gallery img").count() >= 1
+    _screenshot(page, "text-to-image")
+
+
+def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(page, tmp_path):
+    import app
+    from t2i_core.data import load_world
+
+    if "show-attend-tell" not in app.CAPTIONERS:
+        pytest.skip("no captioner shipped")
+    scene = tmp_path / "scene.png"
+    load_world("scenes", "test", size=2, seed=4).sample(1).image.save(scene)
+    _open_tab(page, "Image to caption")
+    page.locator("#cap-image input[type=file]").set_input_files(str(scene))
+    page.locator("#cap-image img").first.wait_for(timeout=30_000)
+    page.locator("#cap-run").click()
+    words = page.locator("#cap-words .token")
+    words.nth(2).wait_for(timeout=60_000)
+    heatmap = page.locator("#cap-heatmap img").first
+    heatmap.wait_for(timeout=30_000)
+    first_map = heatmap.get_attribute("src")
+    page.locator("#cap-strip img").first.wait_for(timeout=30_000)
+    words.nth(2).click()
+    page.wait_for_function(
+        "first => { const img = document.querySelector('#cap-heatmap img'); return img && img.src !== first; }",
+        arg=first_map, timeout=30_000,
+    )
+    assert "Attention for" in page.locator("#cap-word-note").inner_text()
+    _screenshot(page, "image-to-caption")
+
+
+def test_the_round_trip_shows_both_sentences(page):
+    import app
+
+    if "show-attend-tell" not in app.CAPTIONERS or "use" not in app.TEXT2IMAGE:
+        pytest.skip("the round trip needs the USE generator and the captioner")
+    _open_tab(page, "Round trip")
+    page.locator("#rt-run").click()
+    page.locator("#rt-image img").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#rt-table').innerText.includes('a red flower with a yellow stem')", timeout=60_000)
+    _screenshot(page, "round-trip")
+
+
+def test_the_worlds_and_about_tabs_render(page):
+    _open_tab(page, "Worlds")
+    page.locator("#world-grid img").first.wait_for(timeout=60_000)
+    _screenshot(page, "worlds")
+    _open_tab(page, "About")
+    page.get_by_text("Train them yourself").first.wait_for(timeout=30_000)
+    _screenshot(page, "about")
