@@ -102,6 +102,11 @@ PIPELINES.register(
     "t2i_core.pipelines.caption:CaptionPipeline",
     "image -> caption with each word's attention map (model='show-attend-tell' or 'show-and-tell'; trained on Scenes)",
 )
+PIPELINES.register(
+    "dates",
+    "t2i_core.pipelines.dates:DatesPipeline",
+    "written date -> ISO YYYY-MM-DD with each output character's attention over the input (score='additive', 'dot' or 'general')",
+)
 
 TEXT_ENCODERS.register(
     "use",

@@ -63,6 +63,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_caption_parser(sub)
 
+    from .dates_commands import add_eval_parser as add_dates_parser
+
+    add_dates_parser(sub)
+
 
 def run_encoders(args: argparse.Namespace) -> int:
     if args.seed < 0:

@@ -1,0 +1,144 @@
+"""The shipped date translators through ``load_pipeline("dates")`` and the CLI, with a smoke evaluation."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import t2i_core
+from t2i_core.cli import main
+from t2i_core.data.characters import load_vocabularies
+from t2i_core.data.dates import DatesWorld
+from t2i_core.evaluation.dates import evaluate_on_dates, exact_match, is_calendar_date
+from t2i_core.models.attention import SCORES
+from t2i_core.models.date_translator import DateTranslator
+from t2i_core.pipelines.dates import CHECKPOINTS, DEFAULT_SCORE, shipped_scores
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield t2i_core.load_pipeline("dates", device="cpu")
+    torch.set_num_threads(before)
+
+
+def test_every_score_function_has_a_shipped_translator_and_the_default_is_one_of_them():
+    assert shipped_scores() == list(SCORES)
+    assert DEFAULT_SCORE in SCORES
+    for score in SCORES:
+        folder = CHECKPOINTS / score
+        assert json.loads((folder / "config.json").read_text())["config"]["score"] == score
+        assert (folder / "training.json").is_file() and (folder / "vocabulary.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "text, iso",
+    [
+        ("5 April 09", "2009-04-05"),
+        ("Tuesday, March 3, 2020", "2020-03-03"),
+        ("17.10.2008", "2008-10-17"),
+        ("03/04/2021", "2021-03-04"),  # both numbers could be the month: read month-first
+        ("the 1st of may 1999", "1999-05-01"),
+    ],
+)
+def test_pipeline_translates_written_dates_to_iso(pipe, text, iso):
+    result = pipe(text)
+    assert result.iso == iso
+    assert result.valid and result.reason is None
+    assert 0.5 <= result.confidence <= 1.0
+
+
+def test_attention_has_a_row_per_output_character_summing_to_one(pipe):
+    result = pipe("Tuesday, March 3, 2020")
+    assert isinstance(result.attention, np.ndarray)
+    assert result.attention.shape == (10, len("Tuesday, March 3, 2020"))
+    np.testing.assert_allclose(result.attention.sum(axis=1), 1.0, atol=1e-9)
+    assert (result.attention >= 0).all()
+
+
+def test_the_year_digits_attend_to_the_year(pipe):
+    """The first output character (the year's thousands) looks mostly at the written year."""
+    text = "Tuesday, March 3, 2020"
+    result = pipe(text)
+    year = slice(text.index("2020"), text.index("2020") + 4)
+    assert result.attention[0, year].sum() > 0.5
+
+
+def test_a_batch_call_gives_the_results_of_single_calls_in_order(pipe):
+    texts = ["5 April 09", "20200303", "Mar 3, 2020"]
+    batch = pipe(texts)
+    assert [r.iso for r in batch] == [pipe(t).iso for t in texts] == ["2009-04-05", "2020-03-03", "2020-03-03"]
+
+
+def test_surrounding_white_space_is_ignored(pipe):
+    assert pipe("  5 April 09\n").iso == "2009-04-05"
+
+
+@pytest.mark.parametrize("text, reason", [("", "empty"), ("   ", "empty"), ("hello", "no digits"), ("5 Apr 09 ☃", "never saw")])
+def test_what_is_not_a_date_is_marked_not_valid(pipe, text, reason):
+    result = pipe(text)
+    assert not result.valid
+    assert reason in result.reason
+
+
+def test_input_longer_than_the_maximum_is_refused_with_a_message(pipe):
+    with pytest.raises(ValueError, match="at most 64"):
+        pipe("5 April 09 " * 50)
+    with pytest.raises(ValueError, match="at most 64"):
+        pipe(["5 April 09", "x" * 500])
+
+
+def test_input_that_is_not_a_string_is_a_type_error(pipe):
+    with pytest.raises(TypeError, match="string"):
+        pipe(20200303)
+
+
+def test_calendar_check_knows_month_lengths_and_leap_years():
+    assert is_calendar_date("2020-02-29") and not is_calendar_date("2021-02-29")
+    assert not is_calendar_date("2020-04-31") and not is_calendar_date("2020-4-3") and not is_calendar_date("")
+
+
+def test_exact_match_counts_whole_strings():
+    assert exact_match(["2020-03-03", "2020-03-04"], ["2020-03-03", "2020-03-03"]) == 0.5
+    with pytest.raises(ValueError):
+        exact_match(["2020-03-03"], [])
+
+
+def test_smoke_evaluation_of_every_shipped_translator():
+    """200 test and 200 held-out-format dates: a broken or badly trained checkpoint fails here."""
+    torch.set_num_threads(1)
+    for score in SCORES:
+        folder = CHECKPOINTS / score
+        model = DateTranslator.from_pretrained(folder)
+        report = evaluate_on_dates(model, *load_vocabularies(folder), size=200, seed=7)
+        assert report["test"]["exact_match"] >= 0.98, (score, report["test"])
+        assert report["heldout-formats"]["exact_match"] >= 0.80, (score, report["heldout-formats"])
+
+
+def test_cli_translates_a_date_as_json(capsys):
+    assert main(["dates", "Tuesday, March 3, 2020", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["iso"] == "2020-03-03" and record["valid"] is True
+    assert record["attention_shape"] == [10, len("Tuesday, March 3, 2020")]
+
+
+def test_cli_refuses_overlong_input_with_a_message(capsys):
+    assert main(["dates", "x" * 500]) == 2
+    assert "at most 64" in capsys.readouterr().err
+
+
+def test_cli_eval_reports_exact_match_per_score_function(capsys):
+    assert main(["eval", "dates", "-n", "30", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["scores"]) == set(SCORES)
+    for result in report["scores"].values():
+        assert set(result["splits"]) == {"test", "heldout-formats"}
+        assert 0.0 <= result["splits"]["test"]["exact_match"] <= 1.0
+
+
+def test_the_world_splits_the_evaluation_uses_do_not_overlap_with_training():
+    train = {s.text for s in DatesWorld("train", size=5000).samples()}
+    heldout = list(DatesWorld("heldout-formats", size=200).samples())
+    assert not any(s.text in train for s in heldout)
