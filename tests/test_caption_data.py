@@ -110,5 +110,5 @@ def test_train_caption_on_a_karpathy_dataset_end_to_end(karpathy_dataset, tmp_pa
     result = json.loads(capsys.readouterr().out)
     assert set(result["words"]) <= set(vocabulary)
     maps = np.asarray(result["attention"])
-    assert maps.shape == (len(result["words"]), 16, 16)
+    assert maps.shape == (len(result["words"]), 14, 14)  # the default encoder: EfficientNet-Lite0
     assert np.allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-3)

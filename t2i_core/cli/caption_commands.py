@@ -82,19 +82,20 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
             "weights and stops after --patience evaluations without improvement."
         ),
     )
-    common(parser, steps=4000, batch=32, output="runs/caption-{model}")
+    common(parser, steps=6000, batch=32, output="runs/caption-{model}")
     parser.set_defaults(eval_every=None)
     parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="default show-attend-tell")
-    parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="small-cnn", help="image encoder (default small-cnn)")
+    parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="efficientnet-lite0", help="image encoder (default efficientnet-lite0)")
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
     parser.add_argument("--data", default="scenes", help="'scenes' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
-    parser.add_argument("--train-size", type=int, default=16000, help="Scenes training images (default 16000)")
+    parser.add_argument("--train-size", type=int, default=8000, help="Scenes training images (default 8000)")
     parser.add_argument("--val-size", type=int, default=500, help="validation images decoded per evaluation (default 500)")
     parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
     parser.add_argument("--patience", type=int, default=3, help="evaluations without a better BLEU-4 before stopping (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(func=run_train)
@@ -119,7 +120,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
-        min_count=min_count, learning_rate=args.lr, total_steps=args.steps, patience=args.patience, model=model,
+        min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience, model=model,
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output)

@@ -214,6 +214,25 @@ def caption_images(
     return out
 
 
+@torch.no_grad()
+def encode_images(model, images: np.ndarray, cache_key: str | None = None, batch_size: int = 64) -> np.ndarray:
+    """The encoder's features (M, N, D) of uint8 images (M, H, W, 3), once for every beam size.
+
+    With ``cache_key`` they are read from (or written to) the feature cache, keyed by the
+    encoder's weights; otherwise they are computed in memory.
+    """
+    from ..data.feature_cache import cached_features
+
+    if cache_key is not None:
+        return cached_features(model.encoder, model.config.encoder, images, cache_key, batch_size=batch_size)
+    model.eval()
+    parts = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+        parts.append(model.encode(batch).numpy())
+    return np.concatenate(parts)
+
+
 def evaluate_on_scenes(
     model,
     vocabulary,
@@ -223,14 +242,13 @@ def evaluate_on_scenes(
     seed: int = 0,
     meteor: bool = True,
     cache: bool = True,
-    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """Caption metrics and pointing of ``model`` on Scenes splits at several beam sizes.
 
     Args:
         size: scenes per split (default: the whole split).
-        cache: read rendered images from the image cache (written on first use); False
-            renders them in memory, for quick checks that should leave no files.
+        cache: read rendered images and encoder features from the caches (written on
+            first use); False computes them in memory, for quick checks that leave no files.
 
     Returns:
         ``{split: {"beam_<k>": {metric: value, ...}}}`` plus the model and data settings.
@@ -253,9 +271,11 @@ def evaluate_on_scenes(
             images = np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(len(world))])
         scenes = [world.sample(i, render=False) for i in range(len(world))]
         references = [s.captions for s in scenes]
+        key = f"scenes-seed{seed}-px{model.config.image_size}-{split}-n{len(world)}" if cache else None
+        features = encode_images(model.to("cpu"), images, key)
         per_beam = {}
         for beam in beam_sizes:
-            decoded = caption_images(model, vocabulary, images, beam_size=beam, device=device)
+            decoded = caption_images(model, vocabulary, features, are_features=True, beam_size=beam, device="cpu")
             metrics = caption_metrics([" ".join(w) for w, _ in decoded], references, meteor=meteor)
             metrics["exact_match"] = float(np.mean([" ".join(w) in s.captions for (w, _), s in zip(decoded, scenes)]))
             metrics.update(pointing_report(decoded, scenes, model.grid_size))

@@ -11,7 +11,9 @@ decoder that emits one word per step:
   previous word with the context. Training adds the paper's doubly stochastic penalty
   ``alpha_c * sum_cells (1 - sum_t alpha_t)^2``: as every step's weights sum to 1, its
   gradient is ``2 * alpha_c * sum_t alpha_t`` per cell plus a constant, so it pushes the
-  caption to spread its looks over the image rather than stare at one place.
+  caption to spread its looks over the image rather than stare at one place. Each cell's
+  features are extended by its (x, y) centre (``cell_coordinates``, on by default): the
+  context then says where the model looked as well as what it saw.
 
 A decoder works one step at a time on a ``state`` dict of batch-first tensors, so greedy
 and beam search (:mod:`t2i_core.decoding`) drive both kinds alike and can reorder beams by
@@ -49,6 +51,7 @@ class CaptionerConfig:
     hidden_dim: int = 256
     attention_dim: int = 128
     score: str = "additive"  # "dot" or "general" (Luong)
+    cell_coordinates: bool = True  # give each grid cell its (x, y) centre, so relations can be read
     dropout: float = 0.3
     alpha_c: float = 1.0  # weight of the doubly stochastic attention penalty
     max_length: int = 24  # longest caption decoded, in words
@@ -56,6 +59,21 @@ class CaptionerConfig:
     def __post_init__(self):
         if self.kind not in CAPTION_MODELS:
             raise ValueError(f"unknown captioner kind {self.kind!r}; choose one of {CAPTION_MODELS}")
+
+
+def cell_coordinates(features: torch.Tensor) -> torch.Tensor:
+    """The (x, y) centre of every cell of a square grid in [-1, 1], shaped like features (B, N, 2).
+
+    A context vector is a weighted sum of cells; without their coordinates it says what
+    was looked at but not where, and "to the left of" is about where.
+    """
+    b, n = features.shape[0], features.shape[1]
+    side = int(round(n**0.5))
+    if side * side != n:
+        raise ValueError(f"cell coordinates need a square grid, got {n} cells")
+    centres = (torch.arange(side, device=features.device, dtype=features.dtype) + 0.5) / side * 2 - 1  # (side,)
+    y, x = torch.meshgrid(centres, centres, indexing="ij")  # row-major, like the grid
+    return torch.stack([x.reshape(-1), y.reshape(-1)], dim=1).expand(b, n, 2)
 
 
 class ShowAndTellDecoder(nn.Module):
@@ -95,7 +113,9 @@ class ShowAttendTellDecoder(nn.Module):
 
     def __init__(self, config: CaptionerConfig, feature_dim: int):
         super().__init__()
-        self.project = nn.Linear(feature_dim, config.attention_dim)  # grid features -> keys/values
+        self.coordinates = config.cell_coordinates
+        extra = 2 if self.coordinates else 0
+        self.project = nn.Linear(feature_dim + extra, config.attention_dim)  # grid features -> keys/values
         d = config.attention_dim
         self.attention = SoftAttention(d, config.hidden_dim, config.attention_dim, score=config.score)
         self.init_h = nn.Linear(d, config.hidden_dim)
@@ -109,6 +129,8 @@ class ShowAttendTellDecoder(nn.Module):
 
     def start(self, features: torch.Tensor) -> State:
         """Initial state from the mean of the grid; features (B, N, feature_dim)."""
+        if self.coordinates:
+            features = torch.cat([features, cell_coordinates(features)], dim=2)  # (B, N, feature_dim + 2)
         keys = torch.relu(self.project(features))  # (B, N, attention_dim)
         mean = keys.mean(1)  # (B, attention_dim)
         prepared = self.attention.prepare(keys)  # (B, N, attention_dim), reused at every step

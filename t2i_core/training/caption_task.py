@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.cache import default_cache_dir, rendered_images, save_array
+from ..data.feature_cache import cached_features
 from ..data.vocabulary import Vocabulary
 from ..models.captioning import Captioner, CaptionerConfig
 from .loop import TrainingTask
@@ -40,14 +41,14 @@ class CaptionTaskConfig:
 
     data: str = "scenes"  # or "karpathy:PATH" to a dataset_*.json
     image_dir: str | None = None  # Karpathy images (default: beside the JSON)
-    train_size: int = 16000  # Scenes training images
+    train_size: int = 8000  # Scenes training images
     val_size: int = 500  # validation images decoded at each evaluation
     world_seed: int = 0
     min_count: int = 1  # words rarer than this in the training captions become <unk>
     max_words: int = 22  # training captions are cut to this many words
     learning_rate: float = 2e-3
     weight_decay: float = 1e-5
-    total_steps: int = 4000  # the learning rate decays to a tenth along a cosine over these steps
+    total_steps: int = 6000  # the learning rate decays to a tenth along a cosine over these steps
     grad_clip: float = 5.0
     patience: int = 3  # evaluations without a better validation BLEU-4 before stopping
     model: CaptionerConfig = None
@@ -88,28 +89,6 @@ def pad_captions(items: list) -> tuple[torch.Tensor, torch.Tensor]:
     for i, (_, c) in enumerate(items):
         captions[i, : len(c)] = c
     return inputs, captions
-
-
-def cached_features(model: Captioner, images: np.ndarray, key: str, batch_size: int = 64) -> np.ndarray:
-    """The frozen encoder's grid for every image (uint8 (M, H, W, 3)) as fp16 (M, N, D), cached.
-
-    ``key`` names the images (world, split, size, seed or dataset file); the encoder's name
-    and the package version complete the cache key.
-    """
-    from .. import __version__
-
-    name = f"captionfeat-{model.config.encoder}-{key}-v{__version__}"
-    path = default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
-    if path.is_file():
-        return np.load(path, mmap_mode="r")
-    encoder = model.encoder.eval()
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
-            parts.append(encoder(batch).half().numpy())  # (b, N, D)
-    save_array(path, np.concatenate(parts))
-    return np.load(path, mmap_mode="r")
 
 
 class CaptionData:
@@ -198,7 +177,9 @@ class CaptionTask(TrainingTask):
         return self.model.encoder.frozen
 
     def _inputs(self, images: np.ndarray, key: str) -> np.ndarray:
-        return cached_features(self.model, images, key) if self.uses_cached_features else images
+        if not self.uses_cached_features:
+            return images
+        return cached_features(self.model.encoder, self.model.config.encoder, images, key)
 
     def dataset(self):
         inputs = self._inputs(self.data.train_images, self.data.train_key)

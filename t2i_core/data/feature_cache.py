@@ -1,0 +1,53 @@
+"""Grid features of a frozen image encoder, computed once and kept on disk as fp16 ``.npy``.
+
+A frozen encoder gives the same features for an image every epoch, so a captioner's
+training (and its evaluation at several beam sizes) reads them from a memory-mapped
+array instead of running EfficientNet again. The cache key holds what changes the
+numbers: the images' name, the encoder's name, a digest of its weights and the package
+version, so features of other weights are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from .cache import default_cache_dir, save_array
+
+
+def weights_digest(module: nn.Module) -> str:
+    """A short digest of ``module``'s parameters and buffers (changes when any weight does)."""
+    digest = hashlib.sha1()
+    for name, value in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().float().numpy().tobytes())
+    return digest.hexdigest()[:10]
+
+
+@torch.no_grad()
+def cached_features(encoder: nn.Module, encoder_name: str, images: np.ndarray, key: str, batch_size: int = 64) -> np.ndarray:
+    """The encoder's grid for every image (uint8 (M, H, W, 3)) as fp16 (M, N, D), memory-mapped.
+
+    Args:
+        encoder: a frozen image encoder (images in [0, 1] -> (B, N, D)).
+        encoder_name: its registered name, for the file name.
+        key: names the images (world, split, size, seed, or a dataset file's digest).
+    """
+    from .. import __version__
+
+    name = f"captionfeat-{encoder_name}-{weights_digest(encoder)}-{key}-v{__version__}"
+    path = default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    was_training = encoder.training
+    encoder.eval()
+    parts = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+        parts.append(encoder(batch).half().cpu().numpy())  # (b, N, D)
+    encoder.train(was_training)
+    save_array(path, np.concatenate(parts))
+    return np.load(path, mmap_mode="r")
