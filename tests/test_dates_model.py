@@ -135,3 +135,24 @@ def test_training_task_runs_in_the_shared_loop_and_exports_a_loadable_checkpoint
     result = DatesPipeline(checkpoint=run / "final")("5 April 09")
     assert result.attention.shape == (10, len("5 April 09"))
     np.testing.assert_allclose(result.attention.sum(1), 1.0)
+
+
+def _tiny_dates_run(folder, steps):
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.dates_task import DatesTask, DatesTaskConfig
+
+    model = DateTranslatorConfig(embedding_dim=8, encoder_hidden=8, decoder_hidden=16, attention_dim=8)
+    task = DatesTask(DatesTaskConfig(train_size=200, val_size=10, total_steps=6, model=model))
+    train(task, TrainConfig(output_dir=str(folder), max_steps=steps, batch_size=32, log_every=3, eval_every=100, save_every=3))
+    return task.model.state_dict()
+
+
+def test_an_interrupted_dates_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    whole = _tiny_dates_run(tmp_path / "whole", 6)
+    _tiny_dates_run(tmp_path / "halves", 3)
+    resumed = _tiny_dates_run(tmp_path / "halves", 6)
+    logged = [json.loads(line)["step"] for line in (tmp_path / "halves" / "metrics.jsonl").read_text().splitlines()
+              if "loss" in json.loads(line)]
+    assert logged == [3, 6], "the second run must continue from step 3, not start over"
+    for key, value in whole.items():
+        torch.testing.assert_close(resumed[key], value, rtol=0, atol=0)

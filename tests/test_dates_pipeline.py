@@ -142,3 +142,13 @@ def test_the_world_splits_the_evaluation_uses_do_not_overlap_with_training():
     train = {s.text for s in DatesWorld("train", size=5000).samples()}
     heldout = list(DatesWorld("heldout-formats", size=200).samples())
     assert not any(s.text in train for s in heldout)
+
+
+def test_the_shipped_evaluation_report_covers_every_score_and_the_default_meets_the_targets():
+    from t2i_core.evaluation import shipped_results
+
+    report = shipped_results("dates")
+    assert report["default_score"] == DEFAULT_SCORE and set(report["scores"]) == set(SCORES)
+    default = report["scores"][DEFAULT_SCORE]["splits"]
+    assert default["test"]["dates"] == 5000 and default["heldout-formats"]["dates"] == 2000
+    assert default["test"]["exact_match"] >= 0.995 and default["heldout-formats"]["exact_match"] >= 0.90
