@@ -23,6 +23,9 @@ from t2i_core.data import load_world
 from t2i_core.data.flowers import swap_colour_words
 from t2i_core.evaluation import shipped_results
 from t2i_core.pipelines.caption import TRAINED_ON
+from t2i_core.pipelines.dates import TRAINED_ON as DATES_TRAINED_ON
+from t2i_core.pipelines.dates import DEFAULT_SCORE as DEFAULT_DATE_SCORE
+from t2i_core.pipelines.dates import shipped_scores as shipped_date_scores
 from t2i_core.pipelines.images import ImageInputError
 
 WORLD_PREVIEW = t2i_core.load_pipeline("world-preview")
@@ -30,34 +33,22 @@ WORLD_PREVIEW = t2i_core.load_pipeline("world-preview")
 ENCODER_LABELS = {"use": "Universal Sentence Encoder", "glove-avg": "averaged GloVe vectors"}
 
 
-def _load_generators() -> dict:
-    """The shipped text-to-image pipelines by encoder, loaded once; a missing checkpoint is left out."""
-    pipes = {}
-    for name in ENCODER_LABELS:
-        try:
-            pipes[name] = t2i_core.load_pipeline("text2image", encoder=name, device="cpu")
-        except FileNotFoundError:
-            pass
-    return pipes
-
-
-TEXT2IMAGE = _load_generators()
-
 CAPTION_LABELS = {"show-attend-tell": "Show, Attend and Tell (soft attention)", "show-and-tell": "Show and Tell (no attention)"}
 
 
-def _load_captioners() -> dict:
-    """The shipped captioning pipelines by model, loaded once; a missing checkpoint is left out."""
+def _load_shipped(task: str, option: str, names) -> dict:
+    """The shipped pipelines of ``task``, one per value of ``option``, loaded once; a missing checkpoint is left out."""
     pipes = {}
-    for name in CAPTION_LABELS:
+    for name in names:
         try:
-            pipes[name] = t2i_core.load_pipeline("caption", model=name, device="cpu")
+            pipes[name] = t2i_core.load_pipeline(task, **{option: name}, device="cpu")
         except FileNotFoundError:
             pass
     return pipes
 
 
-CAPTIONERS = _load_captioners()
+TEXT2IMAGE = _load_shipped("text2image", "encoder", ENCODER_LABELS)
+CAPTIONERS = _load_shipped("caption", "model", CAPTION_LABELS)
 EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
 ROSE_PAIR = ("a red flower with a yellow stem", "a yellow flower with a red stem")
 PROMPT_EXAMPLES = [
@@ -339,6 +330,64 @@ def round_trip_tab() -> None:
     run.click(round_trip, [sentence, seed], [image, strip, table], api_name="round_trip")
 
 
+DATE_TRANSLATORS = _load_shipped("dates", "score", shipped_date_scores())
+DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "the 1st of may 1999", "2020.12.31", "Sat 1 Jan 2000"]
+
+
+def attention_figure(result):
+    """Plotly heatmap of a translation's attention: output characters down, input characters across."""
+    import plotly.graph_objects as go
+
+    columns, rows = result.input_characters, result.output_characters
+    figure = go.Figure(go.Heatmap(
+        z=result.attention, x=list(range(len(columns))), y=list(range(len(rows))), colorscale="Viridis", zmin=0, zmax=1,
+        hovertemplate="output %{y}: '%{customdata[0]}'<br>input %{x}: '%{customdata[1]}'<br>weight %{z:.3f}<extra></extra>",
+        customdata=[[[o, i] for i in columns] for o in rows], colorbar={"title": "weight"},
+    ))
+    shown = lambda c: "␣" if c == " " else c  # noqa: E731
+    figure.update_xaxes(tickvals=list(range(len(columns))), ticktext=[shown(c) for c in columns], title="input characters", side="top")
+    figure.update_yaxes(tickvals=list(range(len(rows))), ticktext=rows, title="output characters", autorange="reversed")
+    figure.update_layout(height=420, margin={"l": 40, "r": 20, "t": 60, "b": 20})
+    return figure
+
+
+def translate_date(text: str, score: str):
+    """A written date to ISO, with its validity, confidence and attention matrix."""
+    if score not in DATE_TRANSLATORS:
+        raise gr.Error(f"no date translator with the {score!r} score is shipped in checkpoints/dates/ yet")
+    if not text or not text.strip():
+        raise gr.Error("Type a date first, e.g. 'Tuesday, March 3, 2020'.")
+    try:
+        result = DATE_TRANSLATORS[score](text)
+    except (TypeError, ValueError) as error:
+        raise gr.Error(str(error)) from None
+    verdict = "a real calendar date" if result.valid else f"not valid: {result.reason}"
+    summary = f"## {result.iso or '-'}\n{verdict}; the model's probability of this output: {result.confidence:.3f}"
+    return summary, attention_figure(result)
+
+
+def dates_tab() -> None:
+    """A Bahdanau-style translator from written dates to ISO dates, with its attention matrix."""
+    gr.Markdown(
+        "A sequence-to-sequence model with attention (Bahdanau et al., 2015; Luong et al., 2015) reads the "
+        "characters of a written date with a bidirectional LSTM and writes `YYYY-MM-DD` one character at a "
+        "time; the matrix shows which input characters each output character attended to. " + DATES_TRAINED_ON
+    )
+    if not DATE_TRANSLATORS:
+        gr.Markdown("**No date translator is shipped in `checkpoints/dates/` yet**: train one with `python -m t2i_core train dates`.")
+    scores = list(DATE_TRANSLATORS) or [DEFAULT_DATE_SCORE]
+    with gr.Row():
+        text = gr.Textbox(value=DATE_EXAMPLES[1], label="A written date", max_lines=1, elem_id="dates-text")
+        default = DEFAULT_DATE_SCORE if DEFAULT_DATE_SCORE in scores else scores[0]
+        score = gr.Radio(scores, value=default, label="Attention score (dot: the best on validation)", elem_id="dates-score")
+        run = gr.Button("Translate", variant="primary", elem_id="dates-run")
+    gr.Examples(DATE_EXAMPLES, inputs=text, label="Examples")
+    summary = gr.Markdown(elem_id="dates-summary")
+    matrix = gr.Plot(label="Attention: output characters (rows) over input characters (columns)", elem_id="dates-attention")
+    run.click(translate_date, [text, score], [summary, matrix], api_name="translate_date")
+    text.submit(translate_date, [text, score], [summary, matrix], api_name=False)
+
+
 def show_world(world: str, split: str, n: float, seed: float):
     """Render ``n`` samples of a world split; returns the grid and the ground truth."""
     try:
@@ -416,6 +465,19 @@ def encoder_figures() -> str:
     return "\n".join(rows)
 
 
+def dates_figures() -> str:
+    """The shipped evaluation of the date translators as a Markdown table (from ``eval dates -o``)."""
+    report = shipped_results("dates")
+    if not report or not report.get("scores"):
+        return "_No evaluation of the date translators is shipped yet._"
+    rows = ["| attention score | test exact match | held-out formats |", "|---|---|---|"]
+    for score, result in report["scores"].items():
+        splits = result["splits"]
+        marker = " (default)" if score == report.get("default_score") else ""
+        rows.append(f"| `{score}`{marker} | {_percent(splits['test']['exact_match'])} | {_percent(splits['heldout-formats']['exact_match'])} |")
+    return "\n".join(rows)
+
+
 def about_tab() -> None:
     """What each model is, where it comes from, and what it measured (read from the shipped results)."""
     gr.Markdown(
@@ -434,6 +496,12 @@ def about_tab() -> None:
         "(90 built-in triplets), and a linear probe that reads petal and stem colour off the embedding of a "
         "flower caption.\n\n"
         + encoder_figures()
+        + "\n\n### Date translator\n"
+        "A character-level sequence-to-sequence model with attention (Bahdanau et al., 2015, *Neural Machine "
+        "Translation by Jointly Learning to Align and Translate*; Luong et al., 2015, *Effective Approaches to "
+        "Attention-based Neural Machine Translation*): a bidirectional LSTM reads the written date, an LSTM "
+        "writes the ISO date, attending at every character with an additive, dot or general score.\n\n"
+        + dates_figures()
         + "\n\n### Train them yourself\n"
         "Every model is trained by one command with a fixed seed (see README.md): "
         "`python -m t2i_core train text2image --encoder use`, and "
@@ -453,6 +521,8 @@ def build_demo() -> gr.Blocks:
             caption_tab()
         with gr.Tab("Round trip"):
             round_trip_tab()
+        with gr.Tab("Dates"):
+            dates_tab()
         with gr.Tab("Worlds"):
             worlds_tab(demo)
         with gr.Tab("About"):

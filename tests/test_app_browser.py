@@ -112,6 +112,20 @@ def test_the_round_trip_shows_both_sentences(page):
     _screenshot(page, "round-trip")
 
 
+def test_a_typed_date_shows_its_iso_form_and_attention_matrix(page):
+    import app
+
+    if not app.DATE_TRANSLATORS:
+        pytest.skip("no date translator shipped")
+    _open_tab(page, "Dates")
+    page.locator("#dates-text textarea, #dates-text input").first.fill("the 1st of may 1999")
+    page.locator("#dates-run").click()
+    page.wait_for_function("() => document.querySelector('#dates-summary').innerText.includes('1999-05-01')", timeout=60_000)
+    page.locator("#dates-attention .js-plotly-plot").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # let plotly draw before the picture
+    _screenshot(page, "dates")
+
+
 def test_the_worlds_and_about_tabs_render(page):
     _open_tab(page, "Worlds")
     page.locator("#world-grid img").first.wait_for(timeout=60_000)

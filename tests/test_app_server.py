@@ -155,3 +155,31 @@ def test_a_scene_is_captioned_after_bad_uploads_and_the_round_trip_closes(client
     image, strip, table = client.predict("a red flower with a yellow stem", 0, api_name="/round_trip")
     sentence, their_caption, cosine = table["data"][0]
     assert sentence == "a red flower with a yellow stem" and their_caption and -1.0 <= cosine <= 1.0
+
+
+# ---------------------------------------------------------------- dates
+BAD_DATES = {"empty": ("", "Type a date"), "whitespace": ("  \t ", "Type a date"), "500 characters": ("1" * 500, "at most")}
+
+
+@pytest.mark.parametrize("case", list(BAD_DATES))
+def test_a_bad_date_gets_a_clear_message(client, case):
+    import app
+
+    if not app.DATE_TRANSLATORS:
+        pytest.skip("no date translator shipped")
+    text, message = BAD_DATES[case]
+    with pytest.raises(gradio_client.exceptions.AppError, match=message):
+        client.predict(text, next(iter(app.DATE_TRANSLATORS)), api_name="/translate_date")
+
+
+def test_dates_translate_and_text_that_is_no_date_is_called_invalid(client):
+    import app
+
+    if not app.DATE_TRANSLATORS:
+        pytest.skip("no date translator shipped")
+    for score in app.DATE_TRANSLATORS:
+        summary, figure = client.predict("Tuesday, March 3, 2020", score, api_name="/translate_date")
+        assert "2020-03-03" in summary and "a real calendar date" in summary
+        assert figure is not None
+    summary, _ = client.predict("hello 🌹", next(iter(app.DATE_TRANSLATORS)), api_name="/translate_date")
+    assert "not valid" in summary
