@@ -85,12 +85,12 @@ def test_padding_does_not_count_in_the_loss():
     assert torch.allclose(model.loss(logits, alphas, captions)[0], model.loss(changed, alphas, captions)[0])
 
 
-def test_doubly_stochastic_penalty_is_the_papers_and_reaches_the_attention():
+def test_doubly_stochastic_penalty_averages_over_cells_and_reaches_the_attention():
     model = _tiny(alpha_c=1.0)
     captions = torch.tensor([[1, 5, 6, 2]])
     logits, alphas = model(captions, images=torch.rand(1, 3, 32, 32))
     total, cross_entropy = model.loss(logits, alphas, captions)
-    expected = ((1 - alphas[0].sum(0)) ** 2).sum()
+    expected = ((1 - alphas[0].sum(0)) ** 2).mean()  # (1 - sum over steps) per cell, mean over cells
     assert torch.allclose(total - cross_entropy, expected, atol=1e-5)
     total.backward()
     assert model.decoder.attention.score.v.weight.grad.abs().sum() > 0

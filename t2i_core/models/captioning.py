@@ -8,10 +8,12 @@ decoder that emits one word per step:
 - :class:`ShowAttendTellDecoder`: at every step :class:`~.attention.SoftAttention` scores each
   grid cell against the previous hidden state; the softmax weights (alpha) give a context
   vector, a sigmoid gate computed from the same state scales it, and the LSTM reads the
-  previous word with the context. Training adds the paper's doubly stochastic penalty
-  ``alpha_c * sum_cells (1 - sum_t alpha_t)^2``: as every step's weights sum to 1, its
-  gradient is ``2 * alpha_c * sum_t alpha_t`` per cell plus a constant, so it pushes the
-  caption to spread its looks over the image rather than stare at one place. Each cell's
+  previous word with the context. Training adds the doubly stochastic penalty
+  ``alpha_c * mean_cells (1 - sum_t alpha_t)^2``, which pushes the caption to spread its
+  looks over the image rather than stare at one place. The paper sums over cells; beside
+  a cross-entropy averaged per word that is N (196) times stronger, and on Scenes it
+  flattened the maps to near uniform, so the mean is used, as in sgrvinod's widely used
+  PyTorch implementation. Each cell's
   features are extended by its (x, y) centre (``cell_coordinates``, on by default): the
   context then says where the model looked as well as what it saw.
 
@@ -215,5 +217,7 @@ class Captioner(PretrainedModel):
         # Only the steps that emit a real word or the end token look at the image.
         valid = (targets != pad_id).float().unsqueeze(2)  # (B, T - 1, 1)
         coverage = (alphas * valid).sum(1)  # (B, N): how much each cell was looked at over the caption
-        penalty = ((1.0 - coverage) ** 2).sum(1).mean()
+        # Mean over cells, not the paper's sum: beside a per-word cross-entropy the sum is N
+        # times stronger and flattened every map to near uniform (pointing 0.30 on Scenes).
+        penalty = ((1.0 - coverage) ** 2).mean()
         return cross_entropy + self.config.alpha_c * penalty, cross_entropy
