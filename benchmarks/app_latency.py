@@ -67,6 +67,34 @@ def main() -> None:
             lambda i: app.TEXT2IMAGE["use"].interpolate(prompt(i + 5000), prompt(i + 5001), steps=8, seed=i),
         ),
     }
+    dates = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "the 1st of may 1999", "2020.12.31"]
+    if app.DATE_TRANSLATORS:
+        score = next(iter(app.DATE_TRANSLATORS))
+        endpoints[f"/translate_date ({score})"] = (
+            lambda i: client.predict(dates[i % len(dates)], score, api_name="/translate_date"),
+            lambda i: app.attention_figure(app.DATE_TRANSLATORS[score](dates[i % len(dates)])),
+        )
+    if "show-attend-tell" in app.CAPTIONERS:
+        from gradio_client import handle_file
+
+        from t2i_core.data import load_world
+
+        scenes = load_world("scenes", "test", size=args.repeats + 1, seed=0)
+        folder = app.EXAMPLES_DIR / "benchmark"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i in range(len(scenes)):
+            paths.append(folder / f"scene-{i}.png")
+            scenes.sample(i).image.save(paths[-1])
+        endpoints["/caption (show-attend-tell, beam 3)"] = (
+            lambda i: client.predict(handle_file(str(paths[i])), "show-attend-tell", 3, api_name="/caption"),
+            lambda i: (lambda r: (r.overlay(0), r.strip()))(app.CAPTIONERS["show-attend-tell"](paths[i], beam_size=3)),
+        )
+        if "use" in app.TEXT2IMAGE:
+            endpoints["/round_trip"] = (
+                lambda i: client.predict(prompt(i + 7000), i, api_name="/round_trip"),
+                lambda i: app.CAPTIONERS["show-attend-tell"](app.TEXT2IMAGE["use"](prompt(i + 8000), num_images=1, seed=i)[0], beam_size=3),
+            )
     print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}")
     for name, (through_app, bare) in endpoints.items():
         through_app(0), bare(0)  # warm-up
