@@ -112,3 +112,22 @@ def test_train_caption_on_a_karpathy_dataset_end_to_end(karpathy_dataset, tmp_pa
     maps = np.asarray(result["attention"])
     assert maps.shape == (len(result["words"]), 14, 14)  # the default encoder: EfficientNet-Lite0
     assert np.allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-3)
+
+
+def test_early_stopping_skips_the_remaining_steps_and_exports_the_best(tmp_path, monkeypatch):
+    """A model that cannot improve (learning rate 0) stops after `patience` evaluations."""
+    from t2i_core.models.captioning import CaptionerConfig
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.caption_task import CaptionTask, CaptionTaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    model = CaptionerConfig(encoder="small-cnn", image_size=32, cnn_width=8, embed_dim=8, hidden_dim=16, attention_dim=8, max_length=8)
+    config = CaptionTaskConfig(train_size=16, val_size=4, learning_rate=0.0, patience=1, model=model)
+    run = tmp_path / "run"
+    train(CaptionTask(config, run), TrainConfig(output_dir=str(run), max_steps=5, batch_size=8, eval_every=1, log_every=1))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "eval" in r] == [1, 2]  # nothing is measured once stopped
+    assert [r for r in records if r.get("step") == 5 and "loss" in r] == []  # step 5 trained nothing
+    assert json.loads((run / "best" / "best.json").read_text())["stopped"] is True
+    assert (run / "final" / "vocabulary.json").is_file() and (run / "final" / "model.safetensors").is_file()
+    assert CaptionTask(config, run, resume=False).stopped is False  # --fresh forgets the earlier run

@@ -123,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
         min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience, model=model,
     )
     output = args.output.format(model=args.model)
-    task = CaptionTask(config, run_dir=output)
+    task = CaptionTask(config, run_dir=output, resume=not args.fresh)
     pairs = sum(len(c) for c in task.data.train_captions)
     if args.eval_every is None:
         args.eval_every = max(1, math.ceil(pairs / args.batch_size))  # one epoch

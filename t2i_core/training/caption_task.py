@@ -150,9 +150,11 @@ def karpathy_images(images, size: int, json_path: Path, split: str = "train") ->
 class CaptionTask(TrainingTask):
     """One captioner on Scenes or a Karpathy dataset; see the module docstring."""
 
-    def __init__(self, config: CaptionTaskConfig, run_dir: str | Path):
+    def __init__(self, config: CaptionTaskConfig, run_dir: str | Path, resume: bool = True):
         self.config = config
         self.run_dir = Path(run_dir)
+        if not resume:  # a fresh run forgets the best weights of an earlier one in the same folder
+            shutil.rmtree(self.run_dir / BEST, ignore_errors=True)
         self.data = CaptionData(config)
         self.vocabulary = Vocabulary.build((c for caps in self.data.train_captions for c in caps), min_count=config.min_count)
         config.model.vocab_size = len(self.vocabulary)
@@ -193,8 +195,19 @@ class CaptionTask(TrainingTask):
     def collate(self, items):
         return pad_captions(items)
 
+    def _stopped_everywhere(self) -> bool:
+        """Whether early stopping has fired; under DDP rank 0 (the one that evaluates) decides for all."""
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return self.stopped
+        flag = torch.tensor([float(self.stopped)], device=self.device)
+        dist.broadcast(flag, src=0)
+        self.stopped = bool(flag.item())
+        return self.stopped
+
     def train_step(self, batch, step):
-        if self.stopped:
+        if self._stopped_everywhere():
             return {}  # early stopping: the best weights are kept; the remaining steps are skipped
         inputs, captions = batch
         inputs, captions = inputs.to(self.device), captions.to(self.device)
