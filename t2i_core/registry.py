@@ -107,6 +107,11 @@ PIPELINES.register(
     "t2i_core.pipelines.dates:DatesPipeline",
     "written date -> ISO YYYY-MM-DD with each output character's attention over the input (score='additive', 'dot' or 'general')",
 )
+PIPELINES.register(
+    "vqa",
+    "t2i_core.pipelines.vqa:VQAPipeline",
+    "image + question -> answer, top answers and the attention map over the image (model='attention' or 'baseline'; trained on Scenes)",
+)
 
 TEXT_ENCODERS.register(
     "use",

@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import caption_commands, data_commands, dates_commands, eval_commands, generate_commands, train_commands
+from . import caption_commands, data_commands, dates_commands, eval_commands, generate_commands, train_commands, vqa_commands
 
-COMMAND_GROUPS = (data_commands, train_commands, eval_commands, generate_commands, caption_commands, dates_commands)
+COMMAND_GROUPS = (data_commands, train_commands, eval_commands, generate_commands, caption_commands, dates_commands, vqa_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

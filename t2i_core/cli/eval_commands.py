@@ -67,6 +67,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_dates_parser(sub)
 
+    from .vqa_commands import add_eval_parser as add_vqa_parser
+
+    add_vqa_parser(sub)
+
 
 def run_encoders(args: argparse.Namespace) -> int:
     if args.seed < 0:

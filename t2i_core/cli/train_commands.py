@@ -72,6 +72,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_dates_parser(sub, _common)
 
+    from .vqa_commands import add_train_parser as add_vqa_parser
+
+    add_vqa_parser(sub, _common)
+
 
 def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
     if args.steps < 1 or args.batch_size < 1:

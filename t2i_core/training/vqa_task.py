@@ -1,0 +1,170 @@
+"""Training a VQA model (stacked attention or the element-wise-product baseline) in the shared loop.
+
+The Scenes ``train`` images are rendered once into the cache and their grids computed
+once by the frozen EfficientNet-Lite0 (the same cache the captioner fills: the same
+images and weights give the same file), so a step costs only the VQA head. Questions
+are generated from each scene's ground truth with the training phrasings only
+(``per_kind`` of each type per scene); the vocabulary is every word in them.
+
+The learning rate follows a cosine from ``learning_rate`` down to a tenth over
+``total_steps``. Every ``eval_every`` steps the task answers the validation questions
+and logs the accuracy, overall and per type; the held-out phrasings of the validation
+scenes are measured too, for the log only: nothing is chosen on them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..data.questions import ANSWERS, Question, split_questions
+from ..data.vocabulary import Vocabulary
+from ..models.vqa import VQAConfig, build_vqa_model
+from .loop import TrainingTask
+
+ANSWERS_FILE = "answers.json"
+
+
+@dataclass
+class VQATaskConfig:
+    """Data and optimisation of a VQA run."""
+
+    train_size: int = 8000  # Scenes training images
+    val_size: int = 500  # validation scenes answered at each evaluation
+    per_kind: int = 2  # questions of each type per training scene
+    world_seed: int = 0
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-5
+    total_steps: int = 6000  # the learning rate decays to a tenth along a cosine over these steps
+    grad_clip: float = 5.0
+    model: VQAConfig = None
+
+    def __post_init__(self):
+        if self.model is None:
+            self.model = VQAConfig()
+        elif isinstance(self.model, dict):
+            self.model = VQAConfig(**self.model)
+
+
+class QuestionPairs(Dataset):
+    """(grid of the question's scene, question ids, answer index) triples.
+
+    ``features`` is fp16 (M, N, D), memory-mapped; ``questions`` index into it by ``scene``.
+    """
+
+    def __init__(self, features: np.ndarray, questions: list[Question], vocabulary: Vocabulary):
+        self.features = features
+        self.scenes = [q.scene for q in questions]
+        self.ids = [vocabulary.encode(q.text) for q in questions]
+        self.answers = [ANSWERS.index(q.answer) for q in questions]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int):
+        grid = torch.from_numpy(np.array(self.features[self.scenes[index]]))  # (N, D) fp16
+        return grid, self.ids[index], self.answers[index]
+
+
+def pad_questions(items: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """grids (B, N, D), ids (B, T) right-padded with 0, lengths (B,), answers (B,)."""
+    grids = torch.stack([g for g, _, _ in items])
+    lengths = torch.tensor([len(i) for _, i, _ in items], dtype=torch.long)
+    ids = torch.zeros(len(items), int(lengths.max()), dtype=torch.long)
+    for row, (_, i, _) in enumerate(items):
+        ids[row, : len(i)] = torch.tensor(i, dtype=torch.long)
+    answers = torch.tensor([a for _, _, a in items], dtype=torch.long)
+    return grids, ids, lengths, answers
+
+
+def save_answers(folder: Path) -> None:
+    (Path(folder) / ANSWERS_FILE).write_text(json.dumps(list(ANSWERS)) + "\n", encoding="utf-8")
+
+
+def load_answers(folder: Path) -> list[str]:
+    """The answer of each output of the model saved in ``folder``."""
+    path = Path(folder) / ANSWERS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(folder)!r} has no {ANSWERS_FILE}")
+    answers = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        raise ValueError(f"{path} must hold a JSON list of answers")
+    return answers
+
+
+class VQATask(TrainingTask):
+    """One VQA model on Scenes questions; see the module docstring."""
+
+    def __init__(self, config: VQATaskConfig):
+        from ..data.feature_cache import weights_digest
+        from ..evaluation.vqa import split_features
+
+        self.config = config
+        from ..models.image_encoders import build_image_encoder
+
+        encoder = build_image_encoder(config.model.encoder)
+        size = config.model.image_size
+        self.train_world, self.train_features = split_features("train", config.train_size, seed=config.world_seed, image_size=size, encoder=encoder)
+        self.val_world, self.val_features = split_features("val", config.val_size, seed=config.world_seed, image_size=size, encoder=encoder)
+        self.questions = split_questions(self.train_world, phrasing="train", per_kind=config.per_kind, seed=config.world_seed)
+        self.val_questions = split_questions(self.val_world, phrasing="train", seed=config.world_seed)
+        self.val_heldout = split_questions(self.val_world, phrasing="heldout", seed=config.world_seed)
+        self.vocabulary = Vocabulary.build(q.text for q in self.questions)
+        config.model.vocab_size = len(self.vocabulary)
+        config.model.num_answers = len(ANSWERS)
+        config.model.encoder_digest = weights_digest(encoder)
+        config.model.grid_size = encoder.grid_size
+        config.model.feature_dim = encoder.feature_dim
+
+    # ------------------------------------------------------------------ the loop's hooks
+    def build_modules(self):
+        self.model = build_vqa_model(self.config.model)
+        return {"vqa": self.model}
+
+    def build_optimizers(self, modules):
+        self.optimizer = torch.optim.AdamW(modules["vqa"].parameters(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
+        return {"adam": self.optimizer}
+
+    def dataset(self):
+        return QuestionPairs(self.train_features, self.questions, self.vocabulary)
+
+    def collate(self, items):
+        return pad_questions(items)
+
+    def train_step(self, batch, step):
+        grids, ids, lengths, answers = batch
+        grids, ids, answers = grids.to(self.device).float(), ids.to(self.device), answers.to(self.device)
+        progress = min(step / max(self.config.total_steps, 1), 1.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        logits, _ = self.ddp["vqa"](grids, ids, lengths)  # (B, A)
+        loss = torch.nn.functional.cross_entropy(logits, answers)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        return {"loss": loss.item(), "accuracy": (logits.argmax(1) == answers).float().mean().item()}
+
+    def evaluate(self, step, run_dir: Path):
+        from ..evaluation.vqa import accuracy_by_type, answer_questions
+
+        results = {}
+        for name, questions in (("val", self.val_questions), ("val_heldout_phrasings", self.val_heldout)):
+            probabilities, _ = answer_questions(self.model, self.vocabulary, self.val_features, [q.scene for q in questions],
+                                                [q.text for q in questions], device=self.device)
+            measured = accuracy_by_type(questions, [ANSWERS[i] for i in probabilities.argmax(1)])
+            results[f"{name}_accuracy"] = measured["accuracy"]
+            if name == "val":
+                results.update({f"val_{kind}": v for kind, v in measured["per_type"].items()})
+        return results
+
+    def export(self, folder: Path):
+        self.model.save_pretrained(folder, metadata={"data": "scenes", "train_size": self.config.train_size, "per_kind": self.config.per_kind})
+        self.vocabulary.save(folder)
+        save_answers(folder)

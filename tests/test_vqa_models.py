@@ -1,0 +1,135 @@
+"""The VQA models: shapes, attention maps that sum to 1, checkpoints, question encoding and a short training run."""
+
+import json
+
+import pytest
+import torch
+
+from t2i_core.data.questions import ANSWERS
+from t2i_core.data.vocabulary import Vocabulary
+from t2i_core.evaluation.vqa import accuracy_by_type, encode_questions
+from t2i_core.models.vqa import VQAAttention, VQABaseline, VQAConfig, build_vqa_model, cell_coordinates, load_vqa_model, pool_grid
+
+WORDS = ["what", "color", "is", "the", "circle", "how", "many", "squares", "are", "there", "left", "of"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def vocabulary():
+    return Vocabulary(["<pad>", "<start>", "<end>", "<unk>", *WORDS])
+
+
+def small_config(kind, **overrides):
+    return VQAConfig(kind=kind, vocab_size=len(WORDS) + 4, num_answers=len(ANSWERS), hidden=32, attention_dim=16,
+                     question_hidden=24, embedding_dim=16, **overrides)
+
+
+def batch(vocabulary, texts=("what color is the circle", "how many squares are there?", "what is left of the circle")):
+    ids, lengths = encode_questions(vocabulary, list(texts))
+    features = torch.randn(len(texts), 14 * 14, 112)
+    return features, ids, lengths
+
+
+@pytest.mark.parametrize("hops", [1, 2])
+def test_attention_model_returns_logits_and_one_map_per_hop_summing_to_one(vocabulary, hops):
+    model = VQAAttention(small_config("attention", hops=hops)).eval()
+    features, ids, lengths = batch(vocabulary)
+    logits, maps = model(features, ids, lengths)
+    assert logits.shape == (3, len(ANSWERS))
+    assert maps.shape == (3, hops, 7 * 7)  # 14x14 grid pooled 2x2
+    torch.testing.assert_close(maps.sum(dim=2), torch.ones(3, hops))
+    assert (maps >= 0).all()
+
+
+def test_attention_maps_depend_on_the_question(vocabulary):
+    torch.manual_seed(0)
+    model = VQAAttention(small_config("attention")).eval()
+    features, ids, lengths = batch(vocabulary)
+    features = features[:1].expand(3, -1, -1)  # one image, three questions
+    _, maps = model(features, ids, lengths)
+    assert not torch.allclose(maps[0], maps[1])
+
+
+def test_baseline_has_no_attention_and_ignores_where_things_are(vocabulary):
+    model = VQABaseline(small_config("baseline")).eval()
+    features, ids, lengths = batch(vocabulary)
+    logits, maps = model(features, ids, lengths)
+    assert logits.shape == (3, len(ANSWERS)) and maps is None
+    shuffled = features[:, torch.randperm(features.shape[1])]  # the same cells in other places
+    torch.testing.assert_close(model(shuffled, ids, lengths)[0], logits, atol=1e-5, rtol=1e-4)
+
+
+def test_pool_grid_averages_blocks_in_row_major_order():
+    grid = torch.arange(16.0).reshape(1, 16, 1)  # a 4x4 grid, one feature: cell value = its index
+    pooled = pool_grid(grid, 4, 2)
+    assert pooled.shape == (1, 4, 1)
+    assert pooled.flatten().tolist() == [2.5, 4.5, 10.5, 12.5]
+    coordinates = cell_coordinates(2)
+    assert coordinates.tolist() == [[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]]  # (x, y), row 0 on top
+
+
+@pytest.mark.parametrize("kind", ["attention", "baseline"])
+def test_checkpoint_round_trip_gives_the_same_answers(kind, vocabulary, tmp_path):
+    model = build_vqa_model(small_config(kind)).eval()
+    model.save_pretrained(tmp_path)
+    loaded = load_vqa_model(tmp_path)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    features, ids, lengths = batch(vocabulary)
+    torch.testing.assert_close(loaded(features, ids, lengths)[0], model(features, ids, lengths)[0])
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["kind"] == kind
+
+
+def test_load_vqa_model_refuses_other_checkpoints(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "date-translator", "config": {}}))
+    with pytest.raises(ValueError, match="not a VQA model"):
+        load_vqa_model(tmp_path)
+
+
+def test_config_refuses_unknown_models_and_bad_pooling():
+    with pytest.raises(ValueError, match="unknown VQA model"):
+        VQAConfig(kind="transformer")
+    with pytest.raises(ValueError, match="pool"):
+        VQAConfig(pool=3)
+
+
+def test_question_encoding_names_unknown_words_and_refuses_empty_questions(vocabulary):
+    ids, lengths = encode_questions(vocabulary, ["What color is the circle?", "how many squares are there"])
+    assert ids.shape == (2, 7) and lengths.tolist() == [7, 7]
+    assert ids[0, 0] == vocabulary.start_id and ids[0, 6] == vocabulary.end_id
+    with pytest.raises(ValueError, match="unknown words: 'hue', 'blob'"):
+        encode_questions(vocabulary, ["what hue is the blob?"])
+    for empty in ["", "   ", "?!"]:
+        with pytest.raises(ValueError, match="empty"):
+            encode_questions(vocabulary, [empty])
+    with pytest.raises(ValueError, match="at most 30"):
+        encode_questions(vocabulary, ["what " * 31])
+    with pytest.raises(TypeError):
+        encode_questions(vocabulary, [42])
+
+
+def test_accuracy_by_type_counts_each_type():
+    from t2i_core.data.questions import Question
+
+    questions = [Question("q", "red", "colour", 0, 0), Question("q", "2", "count", 0, 0), Question("q", "1", "count", 0, 1)]
+    result = accuracy_by_type(questions, ["red", "2", "3"])
+    assert result["accuracy"] == pytest.approx(2 / 3)
+    assert result["per_type"] == {"colour": 1.0, "count": 0.5}
+    with pytest.raises(ValueError):
+        accuracy_by_type(questions, ["red"])
+
+
+def test_the_loss_reaches_every_parameter_of_the_attention_model(vocabulary):
+    model = VQAAttention(small_config("attention"))
+    features, ids, lengths = batch(vocabulary)
+    logits, _ = model(features, ids, lengths)
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 14, 7])).backward()
+    for name, parameter in model.named_parameters():
+        if name != "question.embedding.weight":  # only the rows of words in the batch
+            assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
