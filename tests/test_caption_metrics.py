@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from t2i_core.data import load_world
-from t2i_core.evaluation.captioning import caption_metrics, corpus_bleu4, named_objects, point_scores, pointing_report
+from t2i_core.evaluation.captioning import (
+    caption_metrics,
+    corpus_bleu4,
+    named_objects,
+    point_scores,
+    pointing_report,
+)
 
 REFERENCES = [
     ["a small red circle to the left of a large blue square", "there is a small red circle to the left of a large blue square"],

@@ -10,7 +10,6 @@ from PIL import Image
 
 import t2i_core
 from t2i_core.cli import main
-from t2i_core.data import load_world
 from t2i_core.data.vocabulary import Vocabulary
 from t2i_core.models.captioning import Captioner, CaptionerConfig
 from t2i_core.pipelines.images import MAX_PIXELS, ImageInputError

@@ -11,8 +11,8 @@ import json
 import math
 from pathlib import Path
 
-from ..models.captioning import CAPTION_MODELS
 from ..models.attention import SCORES
+from ..models.captioning import CAPTION_MODELS
 from ..models.image_encoders import IMAGE_ENCODERS
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL_TOKENS = (PAD, START, END, UNK)
@@ -41,7 +41,7 @@ class Vocabulary:
     pad_id, start_id, end_id, unk_id = 0, 1, 2, 3
 
     @classmethod
-    def build(cls, captions: Iterable[str], min_count: int = 1) -> "Vocabulary":
+    def build(cls, captions: Iterable[str], min_count: int = 1) -> Vocabulary:
         """The words that occur at least ``min_count`` times in ``captions``, most frequent first."""
         if min_count < 1:
             raise ValueError(f"min_count must be at least 1, got {min_count}")
@@ -79,7 +79,7 @@ class Vocabulary:
         return path
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Vocabulary":
+    def load(cls, folder: str | Path) -> Vocabulary:
         """The vocabulary saved in ``folder`` by :meth:`save`."""
         path = Path(folder) / VOCABULARY_FILE
         if not path.is_file():

@@ -23,8 +23,9 @@ scores the expected value of a random peak, i.e. its mass: the chance level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

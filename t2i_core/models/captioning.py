@@ -70,7 +70,7 @@ def cell_coordinates(features: torch.Tensor) -> torch.Tensor:
     was looked at but not where, and "to the left of" is about where.
     """
     b, n = features.shape[0], features.shape[1]
-    side = int(round(n**0.5))
+    side = round(n**0.5)
     if side * side != n:
         raise ValueError(f"cell coordinates need a square grid, got {n} cells")
     centres = (torch.arange(side, device=features.device, dtype=features.dtype) + 0.5) / side * 2 - 1  # (side,)

@@ -232,7 +232,11 @@ class CaptionTask(TrainingTask):
     def evaluate(self, step, run_dir: Path):
         if self.stopped:
             return {}
-        from ..evaluation.captioning import caption_images, corpus_bleu4, scenes_pointing
+        from ..evaluation.captioning import (
+            caption_images,
+            corpus_bleu4,
+            scenes_pointing,
+        )
 
         inputs = self._inputs(self.data.val_images, self.data.val_key)
         decoded = caption_images(self.model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
