@@ -16,11 +16,14 @@ every training image is computed once and cached; only the heads below are train
   (additive score); the attended context is added to the query, and the refined query
   attends again (``hops`` times). The answer is read from the last query and, per hop, the
   element-wise product of query and context (whether what was found is what was asked,
-  which existence questions need). Because a
+  which existence questions need), and the baseline's fusion below (the mean of the cells
+  times the question: how much of what was asked is anywhere, which counting needs). Because a
   softmax map sums to 1 whatever it covers, it cannot say how many cells matched; so
   each hop also passes the answer layer its *mass*, the sum over cells of
   sigmoid(score), which grows with how much of the image matched (Zhang et al., 2018
-  count from unnormalised attention the same way).
+  count from unnormalised attention the same way). Hops after the first also score each
+  cell by its offset from where the previous hop looked, so "left of the triangle" can be
+  found from the triangle.
 
 ``forward`` returns logits (B, num_answers) and, for the attention model, the maps
 (B, hops, N), each summing to 1.
@@ -60,6 +63,8 @@ class VQAConfig:
     attention_dim: int = 128
     hops: int = 2
     hop_products: bool = True  # the answer layer also reads each hop's query x context
+    global_vector: bool = True  # ... and the baseline's fusion: mean of the cells x the question
+    relative_places: bool = True  # hops after the first also see each cell's place relative to where the previous hop looked
     dropout: float = 0.1
     max_question_words: int = 30  # longer questions are refused
 
@@ -148,14 +153,20 @@ class VQAAttention(PretrainedModel):
         )
         self.attention_grid = config.grid_size // config.pool
         self.register_buffer("coordinates", cell_coordinates(self.attention_grid), persistent=False)
+        # With relative places, later hops score keys (cell, dx, dy): dx, dy from the previous hop's centre of attention.
+        extra = 2 if config.relative_places else 0
         self.hops = nn.ModuleList(
-            SoftAttention(config.hidden, config.hidden, config.attention_dim, score="additive") for _ in range(config.hops)
+            SoftAttention(config.hidden + (extra if k else 0), config.hidden, config.attention_dim, score="additive")
+            for k in range(config.hops)
         )
+        if config.global_vector:
+            self.global_cells = nn.Sequential(nn.Linear(config.feature_dim, config.hidden), nn.ReLU())  # a 1x1 convolution
+            self.global_projection = nn.Linear(config.hidden, config.hidden)
         self.dropout = nn.Dropout(config.dropout)
         # The answer reads the last query, each hop's query x context (does what was found match
         # what was asked?) and each hop's mass.
         self.classifier = nn.Sequential(
-            nn.Linear(config.hidden * (1 + config.hops * config.hop_products) + config.hops, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.num_answers)
+            nn.Linear(config.hidden * (1 + config.hops * config.hop_products + config.global_vector) + config.hops, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.num_answers)
         )
 
     def forward(self, features: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,18 +178,28 @@ class VQAAttention(PretrainedModel):
         batch, cells, _ = features.shape
         places = self.coordinates.to(features.dtype).unsqueeze(0).expand(batch, cells, 2)  # (B, N, 2)
         values = self.cells(torch.cat([features, places], dim=2))  # (B, N, hidden)
-        query = torch.tanh(self.question_projection(self.question(ids, lengths)))  # (B, hidden)
+        question = torch.tanh(self.question_projection(self.question(ids, lengths)))  # (B, hidden)
+        query = question
         maps, matches, masses = [], [], []
-        for attention in self.hops:
-            prepared = attention.prepare(values)  # (B, M, attention_dim)
-            context, weights = attention(values, query, prepared=prepared)  # (B, hidden), (B, M)
+        for hop, attention in enumerate(self.hops):
+            keys = values
+            if hop and self.config.relative_places:
+                centre = torch.bmm(maps[-1].unsqueeze(1), places).squeeze(1)  # (B, 2): where the last hop looked
+                keys = torch.cat([values, places - centre.unsqueeze(1)], dim=2)  # (B, M, hidden + 2)
+            prepared = attention.prepare(keys)  # (B, M, attention_dim)
+            context, weights = attention(keys, query, prepared=prepared)  # (B, hidden [+ 2]), (B, M)
+            context = context[:, : values.shape[2]]  # (B, hidden): the cells' values, not their offsets
             # The unnormalised match of every cell, summed: how much matched (the softmax hides it).
             scores = attention.score(prepared, query)  # (B, M)
             masses.append(torch.sigmoid(scores).sum(dim=1, keepdim=True) / cells * 10)  # (B, 1), about 0-10
             matches.append(query * context)  # (B, hidden)
             query = query + context  # (B, hidden)
             maps.append(weights)
-        answer = self.dropout(torch.cat([query, *(matches if self.config.hop_products else [])], dim=1))  # (B, hidden * (1 + hops))
+        parts = [query, *(matches if self.config.hop_products else [])]
+        if self.config.global_vector:
+            image = torch.tanh(self.global_projection(self.global_cells(features).mean(dim=1)))  # (B, hidden)
+            parts.append(image * question)  # the baseline's fusion: how much of what was asked is anywhere
+        answer = self.dropout(torch.cat(parts, dim=1))  # (B, hidden * (1 + hops * hop_products + global_vector))
         answer = torch.cat([answer, *masses], dim=1)  # (B, hidden * (1 + hops) + hops)
         return self.classifier(answer), torch.stack(maps, dim=1)  # (B, num_answers), (B, hops, N)
 
