@@ -96,7 +96,9 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
-    parser.add_argument("--patience", type=int, default=3, help="evaluations without a better BLEU-4 before stopping (default 3)")
+    parser.add_argument("--patience", type=int, default=3, help="evaluations without a better selection score before stopping (default 3)")
+    parser.add_argument("--select", choices=["min-bleu4-pointing", "bleu4"], default="min-bleu4-pointing",
+                        help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), or BLEU-4 (default min-bleu4-pointing)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(func=run_train)
 
@@ -120,7 +122,8 @@ def run_train(args: argparse.Namespace) -> int:
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
-        min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience, model=model,
+        min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience,
+        select=args.select, model=model,
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output, resume=not args.fresh)
