@@ -49,6 +49,7 @@ def _load_shipped(task: str, option: str, names) -> dict:
 
 TEXT2IMAGE = _load_shipped("text2image", "encoder", ENCODER_LABELS)
 CAPTIONERS = _load_shipped("caption", "model", CAPTION_LABELS)
+VQA_MODELS_SHIPPED = _load_shipped("vqa", "model", ["attention", "baseline"])
 EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
 ROSE_PAIR = ("a red flower with a yellow stem", "a yellow flower with a red stem")
 PROMPT_EXAMPLES = [
@@ -388,6 +389,71 @@ def dates_tab() -> None:
     text.submit(translate_date, [text, score], [summary, matrix], api_name=False)
 
 
+MAX_QUESTION_CHARACTERS = 200  # the longest training question has under 60
+
+
+def answer_question(image, question: str, model: str, progress=gr.Progress()):
+    """Answer a question about an image: the answer, a bar chart of the top answers, the attention maps."""
+    import plotly.graph_objects as go
+
+    if model not in VQA_MODELS_SHIPPED:
+        raise gr.Error(f"no {model!r} VQA model is shipped in checkpoints/ yet")
+    if image is None:
+        raise gr.Error("Upload an image, render a scene or pick an example first.")
+    if not question or not question.strip():
+        raise gr.Error("Ask a question first, e.g. 'what color is the circle?'.")
+    if len(question) > MAX_QUESTION_CHARACTERS:
+        raise gr.Error(f"the question is {len(question):,} characters long; ask in at most {MAX_QUESTION_CHARACTERS}")
+    progress(None, desc="answering")
+    try:
+        result = VQA_MODELS_SHIPPED[model](image, question.strip())
+    except (ImageInputError, ValueError) as error:
+        raise gr.Error(str(error)) from None
+    answers = [a for a, _ in result.top_answers][::-1]
+    figure = go.Figure(go.Bar(x=[p for _, p in result.top_answers][::-1], y=answers, orientation="h", marker_color="#f97316"))
+    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 30}, xaxis={"range": [0, 1], "title": "probability"})
+    maps = []
+    if result.has_attention:
+        hops = len(result.attention_hops)
+        maps = [(_for_display(result.overlay(h)), f"hop {h + 1} of {hops}") for h in range(hops)]
+    note = "" if result.has_attention else " The baseline has no attention to show."
+    return f"## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
+
+
+def vqa_tab() -> None:
+    """Visual question answering on Scenes, with the question's attention over the image."""
+    from t2i_core.pipelines.vqa import EXAMPLE_QUESTIONS, TRAINED_ON as VQA_TRAINED_ON
+
+    gr.Markdown(
+        "The baseline of the VQA literature (Antol et al., 2015) multiplies a CNN image vector by an LSTM "
+        "question vector; the attention model lets the question weigh the cells of the image's feature grid "
+        "first, in hops as in stacked attention networks (Yang et al., 2016), and the maps show where each hop "
+        f"looked. **{VQA_TRAINED_ON}**"
+    )
+    if not VQA_MODELS_SHIPPED:
+        gr.Markdown("**No VQA model is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train vqa`.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id="vqa-image")
+            with gr.Row():
+                scene_seed = gr.Number(value=1, precision=0, minimum=0, label="Scene seed", elem_id="vqa-scene-seed")
+                render = gr.Button("Render a fresh scene", elem_id="vqa-render")
+            truth = gr.Markdown(elem_id="vqa-truth")
+            gr.Examples(_caption_examples()[:4], inputs=image, label="Test scenes")
+        with gr.Column(scale=1):
+            question = gr.Textbox(value=EXAMPLE_QUESTIONS[0], label="Question", max_lines=1, elem_id="vqa-question")
+            gr.Examples(list(EXAMPLE_QUESTIONS), inputs=question, label="Example questions")
+            models = list(VQA_MODELS_SHIPPED) or ["attention"]
+            model = gr.Radio(models, value=models[0], label="Model", elem_id="vqa-model")
+            run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
+            answer = gr.Markdown(elem_id="vqa-answer")
+            chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
+    maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", elem_id="vqa-maps")
+    render.click(fresh_scene, scene_seed, [image, truth], api_name=False)  # the same as /render_scene
+    run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
+    question.submit(answer_question, [image, question, model], [answer, chart, maps], api_name=False)
+
+
 def show_world(world: str, split: str, n: float, seed: float):
     """Render ``n`` samples of a world split; returns the grid and the ground truth."""
     try:
@@ -523,6 +589,8 @@ def build_demo() -> gr.Blocks:
             round_trip_tab()
         with gr.Tab("Dates"):
             dates_tab()
+        with gr.Tab("Visual questions"):
+            vqa_tab()
         with gr.Tab("Worlds"):
             worlds_tab(demo)
         with gr.Tab("About"):

@@ -126,6 +126,23 @@ def test_a_typed_date_shows_its_iso_form_and_attention_matrix(page):
     _screenshot(page, "dates")
 
 
+def test_asking_about_a_rendered_scene_shows_the_answer_chart_and_maps(page):
+    import app
+
+    if "attention" not in app.VQA_MODELS_SHIPPED:
+        pytest.skip("no VQA model shipped")
+    _open_tab(page, "Visual questions")
+    page.locator("#vqa-render").click()
+    page.locator("#vqa-image img").first.wait_for(timeout=30_000)
+    page.locator("#vqa-question textarea, #vqa-question input").first.fill("how many circles are there?")
+    page.locator("#vqa-run").click()
+    page.wait_for_function("() => document.querySelector('#vqa-answer').innerText.includes('probability')", timeout=60_000)
+    page.locator("#vqa-chart .js-plotly-plot").first.wait_for(timeout=30_000)
+    page.locator("#vqa-maps img").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    _screenshot(page, "visual-questions")
+
+
 def test_the_worlds_and_about_tabs_render(page):
     _open_tab(page, "Worlds")
     page.locator("#world-grid img").first.wait_for(timeout=60_000)

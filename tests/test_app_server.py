@@ -183,3 +183,28 @@ def test_dates_translate_and_text_that_is_no_date_is_called_invalid(client):
         assert figure is not None
     summary, _ = client.predict("hello 🌹", next(iter(app.DATE_TRANSLATORS)), api_name="/translate_date")
     assert "not valid" in summary
+
+
+# ---------------------------------------------------------------- visual questions
+def _ask(client, path, question, model="attention"):
+    return client.predict(gradio_client.handle_file(str(path)), question, model, api_name="/answer_question")
+
+
+def test_questions_get_answers_or_clear_messages_and_the_server_keeps_serving(client, bad_images, tmp_path):
+    import app
+    from t2i_core.data import load_world
+
+    if "attention" not in app.VQA_MODELS_SHIPPED:
+        pytest.skip("no VQA model shipped")
+    scene = tmp_path / "scene.png"
+    load_world("scenes", "test", size=1, seed=3).sample(0).image.save(scene)
+    for question, message in [("", "Ask a question"), ("   ", "Ask a question"), ("what hue is the blob?", "unknown words"),
+                              ("what color is the circle? " * 400, "at most")]:
+        with pytest.raises(gradio_client.exceptions.AppError, match=message):
+            _ask(client, scene, question)
+    with pytest.raises(gradio_client.exceptions.AppError, match="not an image"):
+        _ask(client, bad_images["not an image"][0], "what color is the circle?")
+    for model in app.VQA_MODELS_SHIPPED:
+        answer, chart, maps = _ask(client, scene, "how many squares are there?", model)
+        assert answer.startswith("## ") and chart is not None
+        assert (len(maps) > 0) == (model == "attention")
