@@ -1,0 +1,209 @@
+"""The shipped VQA models through ``load_pipeline("vqa")`` and the CLI, with a smoke evaluation."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import t2i_core
+from t2i_core.cli import main
+from t2i_core.data.questions import ANSWERS, QUESTION_TYPES
+from t2i_core.data.scenes import ScenesWorld
+from t2i_core.evaluation import shipped_results
+from t2i_core.pipelines.images import ImageInputError
+from t2i_core.pipelines.vqa import CHECKPOINTS, EXAMPLE_QUESTIONS, shipped_checkpoint
+
+# The smoke evaluation's floor: far below the shipped model's test accuracy (see
+# t2i_core/evaluation/results/vqa.json), far above what a broken checkpoint scores
+# (always the commonest answer: about 0.2).
+SMOKE_ACCURACY = 0.85
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return t2i_core.load_pipeline("vqa", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """Scene 0 of the test split, drawn once."""
+    return ScenesWorld("test", size=40).sample(0)
+
+
+def test_both_models_are_shipped_with_vocabulary_answers_and_training_record():
+    for model in ("attention", "baseline"):
+        folder = shipped_checkpoint(model)
+        assert folder == CHECKPOINTS / f"vqa-{model}"
+        config = json.loads((folder / "config.json").read_text())
+        assert config["config"]["kind"] == model
+        assert json.loads((folder / "answers.json").read_text()) == list(ANSWERS)
+        assert (folder / "vocabulary.json").is_file() and (folder / "training.json").is_file()
+        for path in folder.iterdir():
+            assert path.suffix in {".json", ".safetensors"} and path.stat().st_size < 10 * 1024 * 1024
+
+
+def test_pipeline_answers_with_top_answers_and_an_attention_map_summing_to_one(pipe, scene):
+    result = pipe(scene.image, "what color is the circle?")
+    assert result.answer in ANSWERS and result.answer == result.top_answers[0][0]
+    assert len(result.top_answers) == 5
+    probabilities = [p for _, p in result.top_answers]
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-9
+    assert result.confidence == pytest.approx(probabilities[0])
+    assert isinstance(result.attention, np.ndarray) and result.attention.shape == (7, 7)
+    assert result.attention.sum() == pytest.approx(1.0, abs=1e-9) and (result.attention >= 0).all()
+    assert result.attention_hops.shape == (2, 7, 7)
+    np.testing.assert_allclose(result.attention_hops.sum(axis=(1, 2)), 1.0, atol=1e-9)
+    assert result.overlay().size == scene.image.size
+    record = json.loads(json.dumps(result.to_dict()))
+    assert record["answer"] == result.answer and record["attention_shape"] == [7, 7]
+
+
+def test_a_list_of_questions_gets_a_list_of_results_in_order(pipe, scene):
+    questions = ["is there a red circle?", "how many squares are there?", "what shape is the blue object?"]
+    results = pipe(scene.image, questions)
+    assert [r.question for r in results] == questions
+    for question, result in zip(questions, results):
+        single = pipe(scene.image, question)
+        assert single.answer == result.answer
+        assert single.confidence == pytest.approx(result.confidence, abs=1e-6)
+
+
+def test_every_image_input_type_and_mode_gives_the_same_answer(pipe, scene, tmp_path):
+    question = "how many squares are there?"
+    expected = pipe(scene.image, question)
+    buffer = io.BytesIO()
+    scene.image.save(buffer, format="PNG")
+    path = tmp_path / "scene.png"
+    path.write_bytes(buffer.getvalue())
+    for image in (np.asarray(scene.image), buffer.getvalue(), str(path), path, scene.image.convert("RGBA")):
+        result = pipe(image, question)
+        assert result.answer == expected.answer
+        np.testing.assert_allclose(result.attention, expected.attention, atol=1e-6)
+    # Other sizes and modes are read too (answers may differ: a grey picture is not a scene).
+    assert pipe(scene.image.convert("L"), question).answer in ANSWERS
+    assert pipe(scene.image.resize((300, 200)), question).attention.shape == (7, 7)
+
+
+def test_bad_questions_get_clear_errors(pipe, scene):
+    with pytest.raises(ValueError, match="empty"):
+        pipe(scene.image, "")
+    with pytest.raises(ValueError, match="empty"):
+        pipe(scene.image, "   ?")
+    with pytest.raises(ValueError, match="unknown words: 'hue', 'blob'"):
+        pipe(scene.image, "what hue is the blob?")
+    with pytest.raises(ValueError, match="no question"):
+        pipe(scene.image, [])
+    with pytest.raises(TypeError):
+        pipe(scene.image, 7)
+    with pytest.raises(ValueError, match="top"):
+        pipe(scene.image, "is there a red circle?", top=0)
+
+
+def test_bad_images_get_clear_errors(pipe):
+    with pytest.raises(ImageInputError):
+        pipe(b"not an image", "is there a red circle?")
+    with pytest.raises(ImageInputError):
+        pipe("/no/such/file.png", "is there a red circle?")
+    with pytest.raises(ImageInputError):
+        pipe(np.zeros((4, 4, 7)), "is there a red circle?")
+
+
+def test_baseline_pipeline_has_no_attention(scene):
+    baseline = t2i_core.load_pipeline("vqa", model="baseline", device="cpu")
+    result = baseline(scene.image, "is there a red circle?")
+    assert result.answer in ANSWERS
+    assert result.attention is None and result.attention_hops is None and not result.has_attention
+    with pytest.raises(ValueError, match="no attention"):
+        result.overlay()
+    with pytest.raises(ValueError, match="unknown VQA model"):
+        t2i_core.load_pipeline("vqa", model="transformer")
+
+
+def test_example_questions_use_only_known_words(pipe, scene):
+    for question in EXAMPLE_QUESTIONS:
+        assert pipe(scene.image, question).answer in ANSWERS
+
+
+def test_cli_answers_with_json_and_exits_2_on_unknown_words(scene, tmp_path, capsys):
+    path = tmp_path / "scene.png"
+    scene.image.save(path)
+    assert main(["vqa", str(path), "what shape is the red object?", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["answer"] in ANSWERS and len(record["top_answers"]) == 5
+    assert np.isclose(np.sum(record["attention"]), 1.0, atol=1e-3)
+    assert main(["vqa", str(path), "what hue is the blob?"]) == 2
+    assert "unknown words: 'hue', 'blob'" in capsys.readouterr().err
+    assert main(["vqa", str(tmp_path / "missing.png"), "is there a star?"]) == 2
+
+
+def test_eval_cli_reports_every_question_type_for_both_models(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    output = tmp_path / "vqa.json"
+    assert main(["eval", "vqa", "-n", "3", "--sets", "test", "heldout-phrasings", "--json", "-o", str(output)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == json.loads(output.read_text())
+    assert set(report["models"]) == {"attention", "baseline"}
+    for model in report["models"].values():
+        assert set(model["results"]) == {"test", "heldout-phrasings"}
+        assert model["results"]["test"]["scenes"] == 3
+        assert 0.0 <= model["results"]["test"]["accuracy"] <= 1.0
+    assert main(["eval", "vqa", "--sets", "nope", "-n", "2"]) == 2
+
+
+def test_smoke_evaluation_of_the_shipped_attention_model(tmp_path, monkeypatch):
+    """About 200 test questions (two of each type on 25 scenes): a broken or mismatched checkpoint falls far below the floor."""
+    from t2i_core.evaluation.vqa import evaluate_vqa
+    from t2i_core.pipelines.vqa import load_checked_model
+    from t2i_core.data.vocabulary import Vocabulary
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
+    folder = shipped_checkpoint("attention")
+    report = evaluate_vqa(load_checked_model(folder), Vocabulary.load(folder), sets=["test"], size=25, per_kind=2)["test"]
+    assert report["questions"] >= 180
+    assert set(report["per_type"]) == set(QUESTION_TYPES)
+    assert report["accuracy"] >= SMOKE_ACCURACY, report
+
+
+@pytest.fixture(scope="module")
+def shipped_report():
+    report = shipped_results("vqa")
+    assert report is not None, "t2i_core/evaluation/results/vqa.json is missing"
+    return report
+
+
+def test_shipped_report_covers_both_models_every_set_and_every_type(shipped_report):
+    for model in ("attention", "baseline"):
+        results = shipped_report["models"][model]["results"]
+        assert set(results) == {"test", "heldout-phrasings", "heldout-combos"}
+        assert results["test"]["scenes"] == 2000 and results["test"]["questions"] >= 8000
+        for result in results.values():
+            assert set(result["per_type"]) == set(QUESTION_TYPES)
+
+
+def test_shipped_attention_model_meets_the_overall_target_and_beats_the_baseline(shipped_report):
+    attention = shipped_report["models"]["attention"]["results"]["test"]
+    baseline = shipped_report["models"]["baseline"]["results"]["test"]
+    assert attention["accuracy"] >= 0.95
+    for kind in ("colour", "shape", "count", "exist"):
+        assert attention["per_type"][kind] >= 0.85, kind
+    assert attention["accuracy"] > baseline["accuracy"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: the shipped attention model answers position questions in two-object scenes (the other "
+    "object) but reads the side in three-object scenes little better than chance, so position is below "
+    "the 0.85 target; see docs/vqa.md"))
+def test_shipped_attention_model_meets_the_position_target(shipped_report):
+    attention = shipped_report["models"]["attention"]["results"]["test"]
+    assert attention["per_type"]["position"] >= 0.85
