@@ -94,7 +94,7 @@ def _open(image: Any, size: int) -> Image.Image:
             image = Path(image).read_bytes()
         try:
             opened = Image.open(io.BytesIO(image))
-        except (OSError, ValueError):  # not an image Pillow knows; the loader words the error
+        except (OSError, ValueError, Image.DecompressionBombError):  # not an image Pillow knows, or a bomb: the loader words the error
             return load_rgb(image)
         width, height = opened.size
         if width * height > MAX_PIXELS:
