@@ -531,6 +531,34 @@ def encoder_figures() -> str:
     return "\n".join(rows)
 
 
+def caption_figures() -> str:
+    """The shipped evaluation of the captioners (test scenes, beam 3) as a Markdown table (from ``eval caption -o``)."""
+    report = shipped_results("caption")
+    if not report or not report.get("models"):
+        return "_No evaluation of the captioners is shipped yet._"
+    rows = ["| model | BLEU-4 | METEOR | CIDEr | pointing accuracy | attention mass on the object |", "|---|---|---|---|---|---|"]
+    for name, result in report["models"].items():
+        figures = result["splits"]["test"]["beam_3"]
+        attends = name == "show-attend-tell"
+        rows.append(f"| {CAPTION_LABELS.get(name, name)} | {figures['BLEU-4']:.3f} | {figures['METEOR']:.3f} | {figures['CIDEr']:.2f} | "
+                    f"{_percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
+                    f"{_percent(figures['attention_mass']) if attends else '-'} |")
+    return "\n".join(rows) + "\n\nTest scenes, beam 3. Pointing: the attention peak of a word naming an object falls inside that object's mask."
+
+
+def vqa_figures() -> str:
+    """The shipped evaluation of the VQA models on test scenes as a Markdown table (from ``eval vqa -o``)."""
+    report = shipped_results("vqa")
+    if not report or not report.get("models"):
+        return "_No evaluation of the VQA models is shipped yet._"
+    types = ["colour", "shape", "count", "exist", "position"]
+    rows = ["| model | overall | " + " | ".join(types) + " |", "|---" * (len(types) + 2) + "|"]
+    for name, result in report["models"].items():
+        test = result["results"]["test"]
+        rows.append(f"| {name} | {_percent(test['accuracy'])} | " + " | ".join(_percent(test["per_type"].get(t)) for t in types) + " |")
+    return "\n".join(rows)
+
+
 def dates_figures() -> str:
     """The shipped evaluation of the date translators as a Markdown table (from ``eval dates -o``)."""
     report = shipped_results("dates")
@@ -562,6 +590,14 @@ def about_tab() -> None:
         "(90 built-in triplets), and a linear probe that reads petal and stem colour off the embedding of a "
         "flower caption.\n\n"
         + encoder_figures()
+        + "\n\n### Image captioning\n"
+        "Show and Tell (Vinyals et al., 2015) and Show, Attend and Tell (Xu et al., 2015, soft attention with "
+        "doubly stochastic regularisation) over a frozen ImageNet EfficientNet-Lite0 grid, trained on Scenes.\n\n"
+        + caption_figures()
+        + "\n\n### Visual question answering\n"
+        "The element-wise-product baseline (Antol et al., 2015) and stacked attention (Yang et al., 2016) on "
+        "questions generated from the Scenes ground truth.\n\n"
+        + vqa_figures()
         + "\n\n### Date translator\n"
         "A character-level sequence-to-sequence model with attention (Bahdanau et al., 2015, *Neural Machine "
         "Translation by Jointly Learning to Align and Translate*; Luong et al., 2015, *Effective Approaches to "
