@@ -203,7 +203,7 @@ def test_shipped_attention_model_meets_the_overall_target_and_beats_the_baseline
 @pytest.mark.xfail(strict=True, reason=(
     "known gap: the shipped attention model answers position questions in two-object scenes (the other "
     "object) but reads the side in three-object scenes little better than chance, so position is below "
-    "the 0.85 target; see docs/vqa.md"))
+    "the 0.85 target; see the VQA section of README.md"))
 def test_shipped_attention_model_meets_the_position_target(shipped_report):
     attention = shipped_report["models"]["attention"]["results"]["test"]
     assert attention["per_type"]["position"] >= 0.85

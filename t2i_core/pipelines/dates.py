@@ -30,7 +30,7 @@ from ..models.date_translator import DateTranslator
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints" / "dates"
 # The score function whose translator is the default: the best on the validation split
-# (see docs/dates.md for every score's figures).
+# (see the date translator section of README.md for every score's figures).
 DEFAULT_SCORE = "dot"
 MIN_CONFIDENCE = 0.5
 TRAINED_ON = (
