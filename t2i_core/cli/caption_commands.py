@@ -14,6 +14,7 @@ from pathlib import Path
 from ..models.attention import SCORES
 from ..models.captioning import CAPTION_MODELS
 from ..models.image_encoders import IMAGE_ENCODERS
+from .reports import parse_checkpoints, write_report
 
 
 # ---------------------------------------------------------------------- caption IMAGE
@@ -172,12 +173,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ValueError(f"--num-scenes must be at least 1, got {args.num_scenes}")
     if any(b < 1 for b in args.beams):
         raise ValueError(f"beam sizes must be at least 1, got {args.beams}")
-    checkpoints = {}
-    for item in args.checkpoint:
-        name, sep, path = item.partition("=")
-        if not sep or name not in CAPTION_MODELS:
-            raise ValueError(f"--checkpoint takes MODEL=PATH with MODEL one of {CAPTION_MODELS}, got {item!r}")
-        checkpoints[name] = path
+    checkpoints = parse_checkpoints(args.checkpoint, CAPTION_MODELS, "MODEL")
     report = {"models": {}}
     for name in args.models:
         folder = Path(checkpoints.get(name) or shipped_checkpoint(name))
@@ -188,11 +184,7 @@ def run_eval(args: argparse.Namespace) -> int:
         result["checkpoint"] = str(folder)
         result["seconds"] = round(time.time() - started, 1)
         report["models"][name] = result
-    text = json.dumps(report, indent=2)
-    if args.output:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+    text = write_report(report, args.output)
     print(text if args.json else format_caption_report(report))
     return 0
 

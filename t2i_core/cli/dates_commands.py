@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..models.attention import SCORES
+from .reports import parse_checkpoints, write_report
 
 
 # ---------------------------------------------------------------------- dates TEXT
@@ -120,12 +121,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.num_dates is not None and args.num_dates < 1:
         raise ValueError(f"--num-dates must be at least 1, got {args.num_dates}")
-    checkpoints = {}
-    for item in args.checkpoint:
-        name, sep, path = item.partition("=")
-        if not sep or name not in SCORES:
-            raise ValueError(f"--checkpoint takes SCORE=PATH with SCORE one of {SCORES}, got {item!r}")
-        checkpoints[name] = path
+    checkpoints = parse_checkpoints(args.checkpoint, SCORES, "SCORE")
     scores = args.scores or sorted(set(shipped_scores()) | set(checkpoints), key=SCORES.index)
     if not scores:
         raise FileNotFoundError("no shipped date translators; train one with `python -m t2i_core train dates --ship`")
@@ -138,11 +134,7 @@ def run_eval(args: argparse.Namespace) -> int:
         result["checkpoint"] = str(folder)
         result["seconds"] = round(time.time() - started, 1)
         report["scores"][score] = result
-    text = json.dumps(report, indent=2)
-    if args.output:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+    text = write_report(report, args.output)
     print(text if args.json else format_dates_report(report))
     return 0
 

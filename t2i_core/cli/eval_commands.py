@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from ..evaluation.encoders import DEFAULT_ENCODERS, evaluate_encoders
+from .reports import parse_checkpoints, write_report
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -81,18 +80,9 @@ def run_encoders(args: argparse.Namespace) -> int:
         # An encoder that cannot load here (use-tfhub without TensorFlow or its SavedModel).
         print(f"error: {error}", file=sys.stderr)
         return 2
-    text = _write(report, args.output)
+    text = write_report(report, args.output)
     print(text if args.json else format_encoder_report(report, show_wrong=args.show_wrong))
     return 0
-
-
-def _write(report: dict, output: str | None) -> str:
-    text = json.dumps(report, indent=2)
-    if output:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-    return text
 
 
 def run_text2image(args: argparse.Namespace) -> int:
@@ -100,15 +90,10 @@ def run_text2image(args: argparse.Namespace) -> int:
 
     if args.num_prompts < 2:
         raise ValueError(f"--num-prompts must be at least 2, got {args.num_prompts}")
-    checkpoints = {}
-    for item in args.checkpoint:
-        encoder, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--checkpoint takes ENCODER=PATH, got {item!r}")
-        checkpoints[encoder] = path
+    checkpoints = parse_checkpoints(args.checkpoint, what="ENCODER")
     report = evaluate_text2image(args.encoders, n_prompts=args.num_prompts, seed=args.seed, prompts_file=args.prompts,
                                  classifier=args.classifier, checkpoints=checkpoints)
-    text = _write(report, args.output)
+    text = write_report(report, args.output)
     print(text if args.json else format_text2image_report(report))
     return 0
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..models.vqa import VQA_MODELS
+from .reports import parse_checkpoints, write_report
 
 
 # ---------------------------------------------------------------------- vqa IMAGE QUESTION
@@ -125,12 +126,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.num_scenes is not None and args.num_scenes < 1:
         raise ValueError(f"--num-scenes must be at least 1, got {args.num_scenes}")
     sets = args.sets or list(EVALUATION_SETS)
-    checkpoints = {}
-    for item in args.checkpoint:
-        name, sep, path = item.partition("=")
-        if not sep or name not in VQA_MODELS:
-            raise ValueError(f"--checkpoint takes MODEL=PATH with MODEL one of {VQA_MODELS}, got {item!r}")
-        checkpoints[name] = path
+    checkpoints = parse_checkpoints(args.checkpoint, VQA_MODELS, "MODEL")
     report = {"sets": {name: {"scenes": split, "phrasing": phrasing} for name, (split, phrasing) in EVALUATION_SETS.items() if name in sets},
               "models": {}}
     for name in args.models:
@@ -142,11 +138,7 @@ def run_eval(args: argparse.Namespace) -> int:
         result["parameters"] = sum(p.numel() for p in model.parameters())
         result["seconds"] = round(time.time() - started, 1)
         report["models"][name] = result
-    text = json.dumps(report, indent=2)
-    if args.output:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+    text = write_report(report, args.output)
     print(text if args.json else format_vqa_report(report))
     return 0
 
