@@ -217,6 +217,22 @@ def fresh_scene(seed: float):
     return str(path), f"True caption: *{sample.caption}*"
 
 
+def scene_image_input(prefix: str, seed: int, examples: list[str], examples_label: str, api_name) -> ImageUpload:
+    """An image upload with a "Render a fresh scene" button (and the scene's true caption) and example images.
+
+    Lays the components out in the current column and returns the image component; ``prefix``
+    names their ``elem_id``s (``<prefix>-image``, ``<prefix>-render``...).
+    """
+    image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id=f"{prefix}-image")
+    with gr.Row():
+        scene_seed = gr.Number(value=seed, precision=0, minimum=0, label="Scene seed", elem_id=f"{prefix}-scene-seed")
+        render = gr.Button("Render a fresh scene", elem_id=f"{prefix}-render")
+    truth = gr.Markdown(elem_id=f"{prefix}-truth")
+    gr.Examples(examples, inputs=image, label=examples_label)
+    render.click(fresh_scene, scene_seed, [image, truth], api_name=api_name)
+    return image
+
+
 def _for_display(image, side: int = 384):
     """Small images (a 128x128 scene) enlarged so a heatmap can be read; large ones as they are."""
     from PIL import Image
@@ -272,12 +288,8 @@ def caption_tab() -> None:
         gr.Markdown("**No captioner is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train caption`.")
     with gr.Row():
         with gr.Column(scale=1):
-            image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id="cap-image")
-            with gr.Row():
-                scene_seed = gr.Number(value=0, precision=0, minimum=0, label="Scene seed", elem_id="cap-scene-seed")
-                render = gr.Button("Render a fresh scene", elem_id="cap-render")
-            truth = gr.Markdown(elem_id="cap-truth")
-            gr.Examples(_caption_examples(), inputs=image, label="Test scenes and photos (photos get a Scenes-style caption)")
+            image = scene_image_input("cap", 0, _caption_examples(), "Test scenes and photos (photos get a Scenes-style caption)",
+                                      api_name="render_scene")
         with gr.Column(scale=1):
             model = gr.Radio(list(CAPTION_LABELS), value="show-attend-tell", label="Model", elem_id="cap-model")
             beam = gr.Slider(1, 5, value=3, step=1, label="Beam size", elem_id="cap-beam")
@@ -289,7 +301,6 @@ def caption_tab() -> None:
             word_note = gr.Markdown(elem_id="cap-word-note")
     strip = gr.Image(type="pil", label="Every word's attention", elem_id="cap-strip")
     result = gr.State(None)
-    render.click(fresh_scene, scene_seed, [image, truth], api_name="render_scene")
     run.click(caption_image, [image, model, beam], [words, heatmap, strip, result, summary], api_name="caption")
     words.select(show_word_attention, result, [heatmap, word_note], api_name=False)
 
@@ -434,12 +445,7 @@ def vqa_tab() -> None:
         gr.Markdown("**No VQA model is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train vqa`.")
     with gr.Row():
         with gr.Column(scale=1):
-            image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id="vqa-image")
-            with gr.Row():
-                scene_seed = gr.Number(value=1, precision=0, minimum=0, label="Scene seed", elem_id="vqa-scene-seed")
-                render = gr.Button("Render a fresh scene", elem_id="vqa-render")
-            truth = gr.Markdown(elem_id="vqa-truth")
-            gr.Examples(_caption_examples()[:4], inputs=image, label="Test scenes")
+            image = scene_image_input("vqa", 1, _caption_examples()[:4], "Test scenes", api_name=False)  # /render_scene does the same
         with gr.Column(scale=1):
             question = gr.Textbox(value=EXAMPLE_QUESTIONS[0], label="Question", max_lines=1, elem_id="vqa-question")
             gr.Examples(list(EXAMPLE_QUESTIONS), inputs=question, label="Example questions")
@@ -449,7 +455,6 @@ def vqa_tab() -> None:
             answer = gr.Markdown(elem_id="vqa-answer")
             chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
     maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", elem_id="vqa-maps")
-    render.click(fresh_scene, scene_seed, [image, truth], api_name=False)  # the same as /render_scene
     run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
     question.submit(answer_question, [image, question, model], [answer, chart, maps], api_name=False)
 
