@@ -8,7 +8,6 @@ Scenes test images (PIL in, caption and maps out), and of the encoder alone.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+from timing import median_and  # noqa: E402
 
 import t2i_core  # noqa: E402
 from t2i_core.data import load_world  # noqa: E402
@@ -47,8 +47,7 @@ def main() -> None:
         encoder_only.append(time.perf_counter() - start)
 
     def summary(values):
-        values = sorted(values)
-        return f"median {statistics.median(values) * 1000:.0f} ms, p90 {values[int(0.9 * (len(values) - 1))] * 1000:.0f} ms"
+        return median_and(values, 0.9)
 
     print(f"{pipe.name} ({pipe.model.config.encoder}), beam {args.beam}, {args.threads} threads, {args.repeats} Scenes images of 128x128")
     print(f"  image -> caption + maps: {summary(end_to_end)}")

@@ -8,7 +8,6 @@ median and 90th percentile wall time of ``pipe(prompt, num_images=8)`` with fres
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+from timing import median_and  # noqa: E402
 
 import t2i_core  # noqa: E402
 from t2i_core.data.flowers import FLOWER_COLOURS  # noqa: E402
@@ -44,8 +44,7 @@ def main() -> None:
         generator_only.append(time.perf_counter() - start)
 
     def summary(values):
-        values = sorted(values)
-        return f"median {statistics.median(values) * 1000:.0f} ms, p90 {values[int(0.9 * (len(values) - 1))] * 1000:.0f} ms"
+        return median_and(values, 0.9)
 
     print(f"encoder {args.encoder}, {args.threads} threads, {args.repeats} fresh prompts, 8 images of 64x64 each")
     print(f"  prompt -> 8 images (encoding included): {summary(end_to_end)}")
