@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from ..data.feature_cache import cached_features
 from ..data.vocabulary import Vocabulary
 from ..models.captioning import Captioner, CaptionerConfig
 from .loop import TrainingTask
+from .schedule import set_cosine_learning_rate
 
 BEST = "best"
 
@@ -217,9 +217,7 @@ class CaptionTask(TrainingTask):
             return {}  # early stopping: the best weights are kept; the remaining steps are skipped
         inputs, captions = batch
         inputs, captions = inputs.to(self.device), captions.to(self.device)
-        progress = min(step / max(self.config.total_steps, 1), 1.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
         model = self.ddp["captioner"]
         if self.uses_cached_features:
             logits, alphas = model(captions, features=inputs.float())

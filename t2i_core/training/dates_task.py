@@ -9,7 +9,6 @@ held-out formats are measured too, for the log only: nothing is chosen on them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..data.characters import CharacterVocabulary, save_vocabularies
 from ..data.dates import DatesWorld
 from ..models.date_translator import DateTranslator, DateTranslatorConfig
 from .loop import TrainingTask
+from .schedule import set_cosine_learning_rate
 
 TARGET_CHARACTERS = "0123456789-"
 
@@ -111,9 +111,7 @@ class DatesTask(TrainingTask):
 
     def train_step(self, batch, step):
         source, lengths, target = (x.to(self.device) for x in batch)
-        progress = min(step / max(self.config.total_steps, 1), 1.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
         logits, _ = self.ddp["translator"](source, lengths, target)  # (B, T, V)
         loss = self.model.loss(logits, target)
         self.optimizer.zero_grad(set_to_none=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..data.cache import rendered_images
 from ..data.flowers import ATTRIBUTE_VALUES
 from ..models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
 from .loop import TrainingTask
+from .schedule import set_cosine_learning_rate
 
 
 def attribute_labels(world) -> dict[str, np.ndarray]:
@@ -109,9 +109,7 @@ class FlowerClassifierTask(TrainingTask):
         images = degrade(images, self._generator).to(self.device)
         labels = {k: v.to(self.device) for k, v in labels.items()}
         # Cosine decay: a constant rate leaves the judge wandering between epochs.
-        progress = min(step / max(self.config.total_steps, 1), 1.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+        set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps)
         model = self.ddp["classifier"]
         logits = model(images)
         loss = self.model.loss(logits, labels)

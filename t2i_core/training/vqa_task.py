@@ -15,7 +15,6 @@ scenes are measured too, for the log only: nothing is chosen on them.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..data.questions import ANSWERS, Question, split_questions
 from ..data.vocabulary import Vocabulary
 from ..models.vqa import VQAConfig, build_vqa_model
 from .loop import TrainingTask
+from .schedule import set_cosine_learning_rate
 
 ANSWERS_FILE = "answers.json"
 
@@ -140,9 +140,7 @@ class VQATask(TrainingTask):
     def train_step(self, batch, step):
         grids, ids, lengths, answers = batch
         grids, ids, answers = grids.to(self.device).float(), ids.to(self.device), answers.to(self.device)
-        progress = min(step / max(self.config.total_steps, 1), 1.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
         logits, _ = self.ddp["vqa"](grids, ids, lengths)  # (B, A)
         loss = torch.nn.functional.cross_entropy(logits, answers)
         self.optimizer.zero_grad(set_to_none=True)
