@@ -27,6 +27,7 @@ def vocabulary():
 
 
 def small_config(kind, **overrides):
+    overrides.setdefault("relative_direction", kind == "attention")
     return VQAConfig(kind=kind, vocab_size=len(WORDS) + 4, num_answers=len(ANSWERS), hidden=32, attention_dim=16,
                      question_hidden=24, embedding_dim=16, **overrides)
 
@@ -133,3 +134,64 @@ def test_the_loss_reaches_every_parameter_of_the_attention_model(vocabulary):
     for name, parameter in model.named_parameters():
         if name != "question.embedding.weight":  # only the rows of words in the batch
             assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_box_cells_marks_the_cells_a_box_overlaps():
+    from t2i_core.training.vqa_task import box_cells
+
+    cells = box_cells((0, 0, 10, 10), image_size=128, grid=7).reshape(7, 7)  # cells are 128 / 7 = 18.3 px wide
+    assert cells[0, 0] and cells.sum() == 1
+    cells = box_cells((15, 40, 40, 60), image_size=128, grid=7).reshape(7, 7)  # x 15-40: columns 0-2; y 40-60: rows 2-3
+    assert cells.sum() == 6 and cells[2:4, 0:3].all()
+
+
+def test_focus_loss_is_low_when_attention_is_on_the_object_and_skips_unfocused_hops():
+    from t2i_core.training.vqa_task import focus_loss
+
+    focus = torch.zeros(2, 2, 4, dtype=torch.bool)
+    focus[0, 0, 1] = True  # question 0, hop 0 must look at cell 1; everything else unsupervised
+    on = torch.tensor([[[0.05, 0.85, 0.05, 0.05], [0.25] * 4], [[0.25] * 4, [0.25] * 4]])
+    off = torch.tensor([[[0.85, 0.05, 0.05, 0.05], [0.25] * 4], [[0.25] * 4, [0.25] * 4]])
+    assert focus_loss(on, focus).item() == pytest.approx(-torch.log(torch.tensor(0.85)).item())
+    assert focus_loss(off, focus) > focus_loss(on, focus)
+    assert focus_loss(on, torch.zeros_like(focus)).item() == 0.0
+
+
+def test_focus_loss_trains_the_first_hop_to_look_at_the_named_object(vocabulary):
+    from t2i_core.training.vqa_task import focus_loss
+
+    torch.manual_seed(0)
+    model = VQAAttention(small_config("attention", hops=1))
+    features, ids, lengths = batch(vocabulary)
+    focus = torch.zeros(3, 1, 49, dtype=torch.bool)
+    focus[:, 0, 10] = True
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(60):
+        _, maps = model(features, ids, lengths)
+        loss = focus_loss(maps, focus)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_a_short_training_run_lowers_both_losses_and_exports_a_loadable_model(tmp_path, monkeypatch):
+    import json
+
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.vqa_task import VQATask, VQATaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    model = VQAConfig(hidden=32, attention_dim=16, question_hidden=32, embedding_dim=16, relative_direction=True)
+    task = VQATask(VQATaskConfig(train_size=32, val_size=8, per_kind=2, total_steps=80, model=model))
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=80, batch_size=32, log_every=10, eval_every=80, save_every=80))
+    logs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [entry for entry in logs if "focus_loss" in entry]
+    assert steps[-1]["answer_loss"] < steps[0]["answer_loss"]
+    assert steps[-1]["focus_loss"] < steps[0]["focus_loss"]
+    evaluations = [entry["eval"] for entry in logs if "eval" in entry]
+    assert evaluations and 0.0 <= evaluations[-1]["val_position"] <= 1.0
+    loaded = load_vqa_model(run_dir / "final")
+    assert isinstance(loaded, VQAAttention) and loaded.config.vocab_size == len(task.vocabulary)

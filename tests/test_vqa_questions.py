@@ -153,3 +153,23 @@ def test_bad_arguments_are_refused():
         scene_questions([obj("circle", "red", 60, 60)], 0, "train", phrasing="new")
     with pytest.raises(ValueError, match="kinds"):
         scene_questions([obj("circle", "red", 60, 60)], 0, "train", kinds=["colour", "size"])
+
+
+def test_focus_names_the_objects_a_question_is_about(train_scenes, train_questions):
+    by_index = {s.index: s for s in train_scenes}
+    for q in train_questions:
+        objects = by_index[q.scene].objects
+        words = re.findall(r"[a-z]+", q.text)
+        if q.kind in ("count", "exist"):
+            assert q.focus == (), q
+        elif q.kind == "colour":
+            (k,) = q.focus
+            assert objects[k].shape in words and objects[k].colour == q.answer, q
+        elif q.kind == "shape":
+            (k,) = q.focus
+            assert objects[k].colour in words and objects[k].shape == q.answer, q
+        else:  # position: the reference (named last), then the answer
+            reference, answer = q.focus
+            assert reference != answer
+            assert objects[reference].shape == words[-1], q
+            assert objects[answer].shape == q.answer, q

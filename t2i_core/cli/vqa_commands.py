@@ -68,6 +68,10 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--train-size", type=int, default=8000, help="training scenes (default 8000)")
     parser.add_argument("--per-kind", type=int, default=2, help="questions of each type per training scene (default 2)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    parser.add_argument("--direction", action=argparse.BooleanOptionalAction, default=True,
+                        help="attention model: later hops add to each cell's score its offset along a direction the question names (default on)")
+    parser.add_argument("--focus-weight", type=float, default=1.0,
+                        help="attention model: weight of the loss that trains each hop to look at the objects the question is about (default 1; 0: none)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     parser.set_defaults(func=run_train)
 
@@ -84,8 +88,9 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.train_size < 1 or args.per_kind < 1:
         raise ValueError("--train-size and --per-kind must be at least 1")
-    model = VQAConfig(kind=args.model, hops=args.hops)
-    config = VQATaskConfig(train_size=args.train_size, per_kind=args.per_kind, learning_rate=args.lr, total_steps=args.steps, model=model)
+    model = VQAConfig(kind=args.model, hops=args.hops, relative_direction=args.direction and args.model == "attention")
+    config = VQATaskConfig(train_size=args.train_size, per_kind=args.per_kind, learning_rate=args.lr, total_steps=args.steps,
+                            focus_weight=args.focus_weight, model=model)
     output = args.output.format(model=args.model)
     train_config = _train_config(args, output)
     task = VQATask(config)

@@ -95,6 +95,10 @@ class Question:
 
     ``kind`` is one of :data:`QUESTION_TYPES`; ``template`` indexes ``TEMPLATES[kind]``;
     ``answer`` is one of :data:`ANSWERS`; ``scene`` is the scene's index in its split.
+    ``focus`` lists the objects (indices into the scene's objects) a reader must look at,
+    in order: the object a colour or shape question names; for a position question the
+    reference object, then the answer. Count and existence questions have none. Training
+    may supervise an attention hop with them; answering never reads them.
     """
 
     text: str
@@ -102,6 +106,7 @@ class Question:
     kind: str
     template: int
     scene: int
+    focus: tuple[int, ...] = ()
 
     @property
     def heldout_phrasing(self) -> bool:
@@ -143,7 +148,7 @@ def _offset(obj: SceneObject, reference: SceneObject, side: str) -> float:
 
 
 class _Asker:
-    """Draws questions of each kind for one scene; each method returns (slots, answer) or None."""
+    """Draws questions of each kind for one scene; each method returns (slots, answer, focus) or None."""
 
     def __init__(self, objects: Sequence[SceneObject], combos: Sequence[tuple[str, str]], rng: np.random.Generator):
         self.objects, self.combos, self.rng = list(objects), list(combos), rng
@@ -152,25 +157,25 @@ class _Asker:
         candidates = []
         for k, obj in enumerate(self.objects):
             if _unique(self.objects, k, ["shape"]):
-                candidates.append((obj.shape, obj.colour))
+                candidates.append((obj.shape, obj.colour, k))
             elif _unique(self.objects, k, ["size", "shape"]):
-                candidates.append((f"{obj.size} {obj.shape}", obj.colour))
+                candidates.append((f"{obj.size} {obj.shape}", obj.colour, k))
         if not candidates:
             return None
-        name, answer = candidates[self.rng.integers(len(candidates))]
-        return {"object": name}, answer
+        name, answer, k = candidates[self.rng.integers(len(candidates))]
+        return {"object": name}, answer, (k,)
 
     def shape(self):
         candidates = []
         for k, obj in enumerate(self.objects):
             if _unique(self.objects, k, ["colour"]):
-                candidates.append((f"{obj.colour} object", obj.shape))
+                candidates.append((f"{obj.colour} object", obj.shape, k))
             elif _unique(self.objects, k, ["size", "colour"]):
-                candidates.append((f"{obj.size} {obj.colour} object", obj.shape))
+                candidates.append((f"{obj.size} {obj.colour} object", obj.shape, k))
         if not candidates:
             return None
-        name, answer = candidates[self.rng.integers(len(candidates))]
-        return {"colour_object": name}, answer
+        name, answer, k = candidates[self.rng.integers(len(candidates))]
+        return {"colour_object": name}, answer, (k,)
 
     def _description(self, present: bool) -> tuple[str | None, str | None]:
         """(colour, shape) to ask about, one of them possibly None: present in the scene or drawn from the split's pairs."""
@@ -195,7 +200,7 @@ class _Asker:
 
     def count(self):
         colour, shape = self._description(present=self.rng.random() < 0.75)
-        return {"things": self._things(colour, shape)}, str(self._count(colour, shape))
+        return {"things": self._things(colour, shape)}, str(self._count(colour, shape)), ()
 
     def exist(self):
         want_yes = self.rng.random() < 0.5
@@ -205,25 +210,25 @@ class _Asker:
             if (n > 0) == want_yes:
                 break
         noun = " ".join(w for w in (colour, shape or "object") if w)
-        return {"thing": f"{_article(noun)} {noun}", "things": self._things(colour, shape)}, "yes" if n > 0 else "no"
+        return {"thing": f"{_article(noun)} {noun}", "things": self._things(colour, shape)}, "yes" if n > 0 else "no", ()
 
     def position(self):
         candidates = []
         for r, reference in enumerate(self.objects):
             if not _unique(self.objects, r, ["shape"]):
                 continue
-            others = [o for k, o in enumerate(self.objects) if k != r]
+            others = [k for k in range(len(self.objects)) if k != r]
             for side in RELATIONS:
-                offsets = [_offset(o, reference, side) for o in others]
-                on_side = [o for o, d in zip(others, offsets) if d >= POSITION_MARGIN]
+                offsets = [_offset(self.objects[k], reference, side) for k in others]
+                on_side = [k for k, d in zip(others, offsets) if d >= POSITION_MARGIN]
                 borderline = [d for d in offsets if -POSITION_MARGIN < d < POSITION_MARGIN]
                 if len(on_side) == 1 and not borderline:
-                    candidates.append((side, reference.shape, on_side[0].shape))
+                    candidates.append((side, r, on_side[0]))
         if not candidates:
             return None
-        side, reference, answer = candidates[self.rng.integers(len(candidates))]
+        side, r, k = candidates[self.rng.integers(len(candidates))]
         relation = RELATIONS[side][self.rng.integers(len(RELATIONS[side]))]
-        return {"relation": relation, "reference": reference}, answer
+        return {"relation": relation, "reference": self.objects[r].shape}, self.objects[k].shape, (r, k)
 
 
 def scene_questions(
@@ -265,13 +270,13 @@ def scene_questions(
             drawn = getattr(asker, kind)()
             if drawn is None:
                 break
-            slots, answer = drawn
+            slots, answer, focus = drawn
             template = templates[rng.integers(len(templates))]
             text = TEMPLATES[kind][template].format(**slots)
             if text in seen:
                 continue
             seen.add(text)
-            questions.append(Question(text=text, answer=answer, kind=kind, template=int(template), scene=scene))
+            questions.append(Question(text=text, answer=answer, kind=kind, template=int(template), scene=scene, focus=focus))
     return questions
 
 

@@ -23,7 +23,9 @@ every training image is computed once and cached; only the heads below are train
   sigmoid(score), which grows with how much of the image matched (Zhang et al., 2018
   count from unnormalised attention the same way). Hops after the first also score each
   cell by its offset from where the previous hop looked, so "left of the triangle" can be
-  found from the triangle.
+  found from the triangle; with ``relative_direction`` the query also names a direction
+  (a 2-vector), and each cell's score gains its offset along it, so the cell furthest on
+  the asked side wins among those the content score picks out.
 
 ``forward`` returns logits (B, num_answers) and, for the attention model, the maps
 (B, hops, N), each summing to 1.
@@ -65,6 +67,7 @@ class VQAConfig:
     hop_products: bool = True  # the answer layer also reads each hop's query x context
     global_vector: bool = True  # ... and the baseline's fusion: mean of the cells x the question
     relative_places: bool = True  # hops after the first also see each cell's place relative to where the previous hop looked
+    relative_direction: bool = False  # ... and add to each cell's score its offset along a direction the query names (False in configs saved before it existed; `train vqa` turns it on)
     dropout: float = 0.1
     max_question_words: int = 30  # longer questions are refused
 
@@ -159,6 +162,9 @@ class VQAAttention(PretrainedModel):
             SoftAttention(config.hidden + (extra if k else 0), config.hidden, config.attention_dim, score="additive")
             for k in range(config.hops)
         )
+        if config.relative_direction:
+            # Query -> a direction (dx, dy) in grid units; a cell's score gains offset . direction.
+            self.directions = nn.ModuleList(nn.Linear(config.hidden, 2) for _ in range(config.hops - 1))
         if config.global_vector:
             self.global_cells = nn.Sequential(nn.Linear(config.feature_dim, config.hidden), nn.ReLU())  # a 1x1 convolution
             self.global_projection = nn.Linear(config.hidden, config.hidden)
@@ -182,15 +188,21 @@ class VQAAttention(PretrainedModel):
         query = question
         maps, matches, masses = [], [], []
         for hop, attention in enumerate(self.hops):
-            keys = values
-            if hop and self.config.relative_places:
+            keys, offsets = values, None
+            if hop and (self.config.relative_places or self.config.relative_direction):
                 centre = torch.bmm(maps[-1].unsqueeze(1), places).squeeze(1)  # (B, 2): where the last hop looked
-                keys = torch.cat([values, places - centre.unsqueeze(1)], dim=2)  # (B, M, hidden + 2)
+                offsets = places - centre.unsqueeze(1)  # (B, M, 2)
+            if hop and self.config.relative_places:
+                keys = torch.cat([values, offsets], dim=2)  # (B, M, hidden + 2)
             prepared = attention.prepare(keys)  # (B, M, attention_dim)
-            context, weights = attention(keys, query, prepared=prepared)  # (B, hidden [+ 2]), (B, M)
-            context = context[:, : values.shape[2]]  # (B, hidden): the cells' values, not their offsets
+            scores = attention.score(prepared, query)  # (B, M): how well each cell matches the query
+            located = scores
+            if hop and self.config.relative_direction:
+                direction = self.directions[hop - 1](query)  # (B, 2)
+                located = scores + torch.bmm(offsets, direction.unsqueeze(2)).squeeze(2) * self.attention_grid  # (B, M)
+            weights = torch.softmax(located, dim=1)  # (B, M)
+            context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (B, hidden)
             # The unnormalised match of every cell, summed: how much matched (the softmax hides it).
-            scores = attention.score(prepared, query)  # (B, M)
             masses.append(torch.sigmoid(scores).sum(dim=1, keepdim=True) / cells * 10)  # (B, 1), about 0-10
             matches.append(query * context)  # (B, hidden)
             query = query + context  # (B, hidden)
