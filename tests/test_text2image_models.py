@@ -59,13 +59,22 @@ def test_projection_term_and_colour_heads_of_the_discriminator():
     config = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8, projection=True, auxiliary_colours=8)
     discriminator = Text2ImageDiscriminator(config).eval()
     images, text = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 50)
-    scores, logits = discriminator(images, text, return_colours=True)
+    scores, logits = discriminator(images, text, return_attributes=True)
     assert scores.shape == (4,) and {k: v.shape for k, v in logits.items()} == {"petal": (4, 8), "stem": (4, 8)}
     # The colour heads read the image alone; the score reads the pair.
-    _, other_logits = discriminator(images, torch.randn(4, 50), return_colours=True)
+    _, other_logits = discriminator(images, torch.randn(4, 50), return_attributes=True)
     assert torch.equal(logits["petal"], other_logits["petal"])
-    with pytest.raises(ValueError, match="no colour heads"):
-        Text2ImageDiscriminator(TINY)(images, text, return_colours=True)
+    with pytest.raises(ValueError, match="no attribute heads"):
+        Text2ImageDiscriminator(TINY)(images, text, return_attributes=True)
+
+
+def test_the_discriminator_can_name_every_attribute():
+    config = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8, auxiliary_colours=8,
+                              auxiliary_attributes={"centre_colour": 3, "petal_count": 2})
+    _, logits = Text2ImageDiscriminator(config)(torch.rand(2, 3, 64, 64), torch.randn(2, 50), return_attributes=True)
+    assert {k: v.shape for k, v in logits.items()} == {"petal": (2, 8), "stem": (2, 8), "centre_colour": (2, 3), "petal_count": (2, 2)}
+    with pytest.raises(ValueError, match="needs the colour heads"):
+        Text2ImageDiscriminator(Text2ImageConfig(text_dim=50, auxiliary_attributes={"size": 2}))
 
 
 def test_matching_aware_loss_on_a_hand_made_batch():
@@ -117,14 +126,14 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
-    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, mode_seeking_weight=1.0,
+    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, mode_seeking_weight=1.0, auxiliary_attributes=True,
                                   model={"generator_width": 8, "discriminator_width": 8})
     task = Text2ImageTask(config, classifier_path=None)
     run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, log_every=10, eval_every=40, save_every=40))
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     d_losses = [r["d_loss"] for r in records if "d_loss" in r]
     assert d_losses[-1] < d_losses[0]
-    # The discriminator's colour heads learn to name the colours of real flowers (chance: 2 ln 8).
+    # The discriminator's heads learn to name the attributes of real flowers.
     colour_losses = [r["d_colour"] for r in records if "d_colour" in r]
     assert colour_losses[-1] < colour_losses[0]
     # The mode-seeking term (MSGAN) is computed and finite at every logged step.
@@ -132,6 +141,31 @@ def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
     assert (run_dir / "samples" / "step-000040.png").is_file()
     generator = Text2ImageGenerator.from_pretrained(run_dir / "final")
     assert generator.config.text_dim == 50 and generator.config.generator_width == 8
+    assert set(generator.config.auxiliary_attributes) == {"centre_colour", "petal_shape", "petal_count", "size"}
+
+
+def test_caption_labels_hold_what_each_caption_states_and_nothing_else(tmp_path, monkeypatch):
+    from t2i_core.data import load_world
+    from t2i_core.data.flowers import ATTRIBUTE_VALUES
+    from t2i_core.training.text2image_task import CaptionedFlowers
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
+    world = load_world("flowers", "train", size=24, seed=0)
+    data = CaptionedFlowers(world)
+    columns = list(ATTRIBUTE_VALUES)
+    for s in world.samples(render=False):
+        assert [ATTRIBUTE_VALUES[a][k] for a, k in zip(columns, data.labels[s.index])] == [s.attributes[a] for a in columns]
+        for caption, i in zip(s.captions, data.caption_ids[s.index]):
+            assert data.captions[i] == caption
+            for a, k in zip(columns, data.caption_labels[i]):
+                if k < 0:  # unstated; every caption states both colours
+                    assert a not in ("petal_colour", "stem_colour"), caption
+                else:
+                    assert ATTRIBUTE_VALUES[a][k] == s.attributes[a]
+                    word = {5: "five", 8: "eight"}.get(s.attributes[a], str(s.attributes[a]))
+                    assert word in caption, (caption, a)
+    stated = data.caption_labels >= 0
+    assert stated[:, :2].all() and not stated[:, 2:].all() and stated[:, 2:].any()
 
 
 def test_batchnorm_recalibration_makes_eval_mode_match_training_mode():

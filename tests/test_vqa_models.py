@@ -137,7 +137,7 @@ def test_the_loss_reaches_every_parameter_of_the_attention_model(vocabulary):
 
 
 def test_box_cells_marks_the_cells_a_box_overlaps():
-    from t2i_core.training.vqa_task import box_cells
+    from t2i_core.models.vqa import box_cells
 
     cells = box_cells((0, 0, 10, 10), image_size=128, grid=7).reshape(7, 7)  # cells are 128 / 7 = 18.3 px wide
     assert cells[0, 0] and cells.sum() == 1
@@ -195,3 +195,24 @@ def test_a_short_training_run_lowers_both_losses_and_exports_a_loadable_model(tm
     assert evaluations and 0.0 <= evaluations[-1]["val_position"] <= 1.0
     loaded = load_vqa_model(run_dir / "final")
     assert isinstance(loaded, VQAAttention) and loaded.config.vocab_size == len(task.vocabulary)
+
+
+def test_attention_on_focus_is_the_share_of_each_hop_on_its_object():
+    import numpy as np
+
+    from t2i_core.data.questions import Question
+    from t2i_core.data.scenes import SceneObject
+    from t2i_core.evaluation.vqa import attention_on_focus
+
+    objects = [SceneObject("circle", "red", "small", (9, 9), 8, 0.0, box=(0, 0, 18, 18)),  # cell (0, 0) of 7x7 on 128 px
+               SceneObject("star", "blue", "small", (118, 118), 8, 0.0, box=(112, 112, 127, 127))]  # cell (6, 6)
+    maps = np.zeros((3, 2, 49), dtype=np.float32)
+    maps[0, 0, 0], maps[0, 0, 1] = 0.75, 0.25  # colour question about the circle: 0.75 on it
+    maps[1, 0, 0], maps[1, 1, 48] = 1.0, 0.5  # position: reference circle, answer star
+    maps[1, 1, 0] = 0.5
+    questions = [Question("what color is the circle?", "red", "colour", 0, 0, focus=(0,)),
+                 Question("what is right of the circle?", "star", "position", 0, 0, focus=(0, 1)),
+                 Question("how many stars are there?", "1", "count", 0, 0)]
+    shares = attention_on_focus(questions, [objects], maps, image_size=128)
+    assert shares["hop 1"] == {"colour": 0.75, "position": 1.0, "all": 0.875}
+    assert shares["hop 2"] == {"position": 0.5, "all": 0.5}

@@ -158,6 +158,9 @@ def test_eval_cli_reports_every_question_type_for_both_models(tmp_path, monkeypa
         assert set(model["results"]) == {"test", "heldout-phrasings"}
         assert model["results"]["test"]["scenes"] == 3
         assert 0.0 <= model["results"]["test"]["accuracy"] <= 1.0
+    focus = report["models"]["attention"]["results"]["test"]["attention_on_focus"]
+    assert 0.0 <= focus["hop 1"]["all"] <= 1.0
+    assert "attention_on_focus" not in report["models"]["baseline"]["results"]["test"]
     assert main(["eval", "vqa", "--sets", "nope", "-n", "2"]) == 2
 
 

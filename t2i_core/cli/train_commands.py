@@ -60,6 +60,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="add the projection term to the discriminator (default on)")
     gan.add_argument("--auxiliary-weight", type=float, default=1.0,
                      help="weight of the discriminator's petal/stem colour heads (TAC-GAN); 0 turns them off (default 1)")
+    gan.add_argument("--auxiliary-attributes", action="store_true",
+                     help="heads for every attribute (centre colour, petal shape and count, size), not only the two colours")
     gan.add_argument("--mode-seeking-weight", type=float, default=0.0,
                      help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
     gan.set_defaults(func=run_text2image)
@@ -135,7 +137,7 @@ def run_text2image(args: argparse.Namespace) -> int:
     output = args.output.format(encoder=args.encoder)
     model = {"generator_width": args.width, "discriminator_width": args.width, "projection": args.projection}
     task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight,
-                                       mode_seeking_weight=args.mode_seeking_weight, model=model)
+                                       auxiliary_attributes=args.auxiliary_attributes, mode_seeking_weight=args.mode_seeking_weight, model=model)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

@@ -152,13 +152,15 @@ def format_vqa_report(report: dict) -> str:
     """The report of ``eval vqa`` as one table: a row per (model, set), a column per question type."""
     from ..data.questions import QUESTION_TYPES
 
-    header = ["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3 objects)"]
+    header = ["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3 objects)", "hop 1 on focus", "hop 2 on focus"]
     rows = []
     for model, r in report["models"].items():
         for name, result in r["results"].items():
             three = result.get("position_three_objects")
+            focus = result.get("attention_on_focus", {})
             rows.append([model, name, str(result["questions"]), f"{result['accuracy']:.3f}",
                          *(f"{result['per_type'][k]:.3f}" if k in result["per_type"] else "-" for k in QUESTION_TYPES),
-                         "-" if three is None else f"{three:.3f}"])
+                         "-" if three is None else f"{three:.3f}",
+                         *(f"{focus[hop]['all']:.3f}" if hop in focus else "-" for hop in ("hop 1", "hop 2"))])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, ["-" * w for w in widths], *rows])

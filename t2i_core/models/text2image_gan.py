@@ -27,12 +27,15 @@ text to image): it learns them on real images, and the generator is asked to dra
 images whose colours it names as the caption says. The generator still sees only the
 sentence embedding; the heads give it a direct, part-by-part signal instead of the one
 bit of "match or not", which on a CPU budget is the difference between learning the
-binding in a few thousand steps or not at all.
+binding in a few thousand steps or not at all. ``auxiliary_attributes`` (attribute name ->
+number of classes) adds a head for each further attribute (centre colour, petal shape,
+petal count, size): the generator is then held to every attribute a caption states, not
+only the two colours.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +60,7 @@ class Text2ImageConfig:
     attention_at: tuple = (8, 16)  # resolutions that get a residual attention module
     projection: bool = False  # add a projection term (Miyato & Koyama, 2018) to the discriminator's score
     auxiliary_colours: int = 0  # >0: the discriminator also names petal and stem colour (TAC-GAN); 0: off
+    auxiliary_attributes: dict = field(default_factory=dict)  # attribute -> classes: more heads besides the colours (needs auxiliary_colours)
 
 
 class EmbeddingStandardizer(nn.Module):
@@ -216,15 +220,18 @@ class Text2ImageDiscriminator(nn.Module):
         )
         self.projection = spectral_norm(nn.Linear(config.text_dim, 8 * w, bias=False)) if config.projection else None
         k = config.auxiliary_colours
+        if config.auxiliary_attributes and not k:
+            raise ValueError("auxiliary_attributes needs the colour heads (auxiliary_colours > 0)")
+        classes = {"petal": k, "stem": k, **config.auxiliary_attributes}
         # Spectrally normalised layers keep the features small; a layer norm gives the heads
         # inputs of unit scale, without which their logits stay near zero for thousands of steps.
-        self.colour_heads = nn.ModuleDict({
-            part: nn.Sequential(nn.LayerNorm(8 * w), nn.Linear(8 * w, k)) for part in ("petal", "stem")
+        self.attribute_heads = nn.ModuleDict({
+            name: nn.Sequential(nn.LayerNorm(8 * w), nn.Linear(8 * w, n)) for name, n in classes.items()
         }) if k else None
 
-    def forward(self, images: torch.Tensor, embedding: torch.Tensor, return_colours: bool = False):
-        """Scores (B,) of the (image, text) pairs; with ``return_colours`` also the colour heads'
-        logits, ``{"petal": (B, K), "stem": (B, K)}``."""
+    def forward(self, images: torch.Tensor, embedding: torch.Tensor, return_attributes: bool = False):
+        """Scores (B,) of the (image, text) pairs; with ``return_attributes`` also the heads'
+        logits, ``{"petal": (B, K), "stem": (B, K), <attribute>: (B, classes), ...}``."""
         features = self.image(images)  # (B, 8w, 4, 4)
         standardized = self.standardize(embedding)  # (B, text_dim)
         text = self.text(standardized)[:, :, None, None].expand(-1, -1, *features.shape[-2:])  # (B, condition_dim, 4, 4)
@@ -232,9 +239,9 @@ class Text2ImageDiscriminator(nn.Module):
         if self.projection is not None:
             pooled = features.sum(dim=(2, 3))  # (B, 8w)
             score = score + (pooled * self.projection(standardized)).sum(dim=1)  # (B,)
-        if not return_colours:
+        if not return_attributes:
             return score
-        if self.colour_heads is None:
-            raise ValueError("this discriminator has no colour heads (auxiliary_colours=0)")
+        if self.attribute_heads is None:
+            raise ValueError("this discriminator has no attribute heads (auxiliary_colours=0)")
         mean_features = features.mean(dim=(2, 3))  # (B, 8w)
-        return score, {part: head(mean_features) for part, head in self.colour_heads.items()}
+        return score, {name: head(mean_features) for name, head in self.attribute_heads.items()}

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -102,6 +103,15 @@ def cell_coordinates(grid_size: int) -> torch.Tensor:
     centres = (torch.arange(grid_size, dtype=torch.float32) + 0.5) / grid_size * 2 - 1
     y, x = torch.meshgrid(centres, centres, indexing="ij")
     return torch.stack([x.flatten(), y.flatten()], dim=1)
+
+
+def box_cells(box: tuple[int, int, int, int], image_size: int, grid: int) -> np.ndarray:
+    """(grid * grid,) bool, row-major: the cells of a ``grid`` x ``grid`` split of the image that a box (x0, y0, x1, y1) overlaps."""
+    edges = np.arange(grid + 1) * image_size / grid
+    x0, y0, x1, y1 = box
+    columns = (edges[1:] > x0) & (edges[:-1] < x1)  # (grid,)
+    rows = (edges[1:] > y0) & (edges[:-1] < y1)  # (grid,)
+    return (rows[:, None] & columns[None, :]).reshape(-1)
 
 
 def pool_grid(features: torch.Tensor, grid_size: int, pool: int) -> torch.Tensor:

@@ -13,7 +13,9 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
   conditional GAN with auxiliary classifiers is prone to (noise that changes nothing).
 - Colour heads (TAC-GAN, on by default): D also learns to name the petal and stem colour
   of real images (cross-entropy), and G is asked to draw images of (G(z, e), e) whose
-  colours D names as the caption says.
+  colours D names as the caption says. With ``auxiliary_attributes`` D names every
+  attribute (centre colour, petal shape and count, size too), and G is held to each one
+  its caption states; attributes a caption leaves out are not asked of G.
 
 Half of the mismatched captions are the image's own caption with petal and stem colours
 exchanged (when that swapped pair is a seen pair): the discriminator, and through it the
@@ -37,7 +39,7 @@ from torch.utils.data import Dataset
 
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
-from ..data.flowers import FLOWER_COLOURS, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
 from .loop import TrainingTask
@@ -82,13 +84,21 @@ def caption_embeddings(encoder_name: str, captions: list[str], cache_dir: Path |
     return vectors
 
 
+# Caption template slot -> the attribute it states.
+SLOT_ATTRIBUTES = {"petal": "petal_colour", "stem": "stem_colour", "centre": "centre_colour",
+                   "shape": "petal_shape", "count": "petal_count", "size": "size"}
+
+
 class CaptionedFlowers(Dataset):
     """Rendered flowers with, per image, the ids of its captions and of their swapped twins.
 
     ``captions`` is the list of unique caption strings; ``caption_ids`` (N, T) and
     ``swapped_ids`` (N, T) index it, -1 where the swapped pair is held out of training.
-    ``__getitem__`` returns (image (3, H, W) in [-1, 1], caption id, swapped id, pair id),
-    with the caption chosen at random among the image's T captions.
+    ``labels`` (N, A) are each image's attributes as class indices, in the order of
+    ``ATTRIBUTE_VALUES``; ``caption_labels`` (C, A) the attributes each caption states,
+    -1 where it says nothing of one. ``__getitem__`` returns (image (3, H, W) in [-1, 1],
+    caption id, swapped id, image index), with the caption chosen at random among the
+    image's T captions.
     """
 
     def __init__(self, world):
@@ -102,18 +112,28 @@ class CaptionedFlowers(Dataset):
                 captions.append(text)
             return index[text]
 
+        def stated(template: str, attributes: dict) -> list[int]:
+            slots = {a for slot, a in SLOT_ATTRIBUTES.items() if "{" + slot + "}" in TEMPLATES_BY_NAME[template].text}
+            return [values.index(attributes[a]) if a in slots else -1 for a, values in ATTRIBUTE_VALUES.items()]
+
         seen = set(SEEN_PAIRS)
-        ids, swapped, pairs = [], [], []
+        ids, swapped, labels, caption_labels = [], [], [], {}
         for s in world.samples(render=False):
             twin = swap_colours(s.attributes)
             twin_seen = (twin["petal_colour"], twin["stem_colour"]) in seen
             ids.append([caption_id(c) for c in s.captions])
             swapped.append([caption_id(TEMPLATES_BY_NAME[t].fill(twin)) if twin_seen else -1 for t in s.templates])
-            pairs.append(SEEN_PAIRS.index((s.attributes["petal_colour"], s.attributes["stem_colour"])))
+            labels.append([values.index(s.attributes[a]) for a, values in ATTRIBUTE_VALUES.items()])
+            for t, i in zip(s.templates, ids[-1]):
+                caption_labels[i] = stated(t, s.attributes)
+            for t, i in zip(s.templates, swapped[-1]):
+                if i >= 0:
+                    caption_labels[i] = stated(t, twin)
         self.captions = captions
         self.caption_ids = np.asarray(ids, dtype=np.int64)
         self.swapped_ids = np.asarray(swapped, dtype=np.int64)
-        self.pair_ids = np.asarray(pairs, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)  # (N, A)
+        self.caption_labels = np.asarray([caption_labels[i] for i in range(len(captions))], dtype=np.int64)  # (C, A)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -121,7 +141,7 @@ class CaptionedFlowers(Dataset):
     def __getitem__(self, i: int):
         image = torch.from_numpy(np.array(self.images[i])).permute(2, 0, 1).float() / 127.5 - 1.0  # (3, H, W)
         k = int(torch.randint(self.caption_ids.shape[1], (1,)))
-        return image, int(self.caption_ids[i, k]), int(self.swapped_ids[i, k]), int(self.pair_ids[i])
+        return image, int(self.caption_ids[i, k]), int(self.swapped_ids[i, k]), i
 
 
 @dataclass
@@ -138,10 +158,15 @@ class Text2ImageTaskConfig:
     interpolation_weight: float = 1.0
     swapped_mismatch_rate: float = 0.5
     auxiliary_weight: float = 1.0  # weight of the colour heads' cross-entropy (TAC-GAN); 0 turns them off
+    auxiliary_attributes: bool = False  # heads for every attribute, not only petal and stem colour
     mode_seeking_weight: float = 0.0  # weight of the MSGAN diversity term; 0 turns it off
     ema_decay: float = 0.999
     eval_prompts: int = 128
     model: dict = field(default_factory=dict)
+
+
+# Discriminator head -> its column in the label tables (the colour heads are "petal" and "stem").
+HEAD_COLUMNS = {"petal": 0, "stem": 1, **{a: i for i, a in enumerate(ATTRIBUTE_VALUES)}}
 
 
 class Text2ImageTask(TrainingTask):
@@ -151,10 +176,16 @@ class Text2ImageTask(TrainingTask):
         world = load_world("flowers", "train", size=config.train_size, seed=config.world_seed)
         self.data = CaptionedFlowers(world)
         self.embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, self.data.captions))  # (C, D)
-        model = {"auxiliary_colours": len(FLOWER_COLOURS) if config.auxiliary_weight > 0 else 0, **config.model}
+        if config.auxiliary_attributes and config.auxiliary_weight <= 0:
+            raise ValueError("auxiliary_attributes needs the heads on (auxiliary_weight > 0)")
+        heads = {"auxiliary_colours": len(ATTRIBUTE_VALUES["petal_colour"]) if config.auxiliary_weight > 0 else 0}
+        if config.auxiliary_attributes:
+            heads["auxiliary_attributes"] = {a: len(v) for a, v in ATTRIBUTE_VALUES.items() if a not in ("petal_colour", "stem_colour")}
+        model = {**heads, **config.model}
         self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **model)
-        # pair id -> (petal colour, stem colour) as class indices, the colour heads' targets.
-        self.pair_colours = torch.tensor([[FLOWER_COLOURS.index(p), FLOWER_COLOURS.index(s)] for p, s in SEEN_PAIRS])  # (P, 2)
+        # The heads' targets: each image's attributes (for D on real images) and what each caption states (for G).
+        self.image_labels = torch.from_numpy(self.data.labels)  # (N, A)
+        self.caption_labels = torch.from_numpy(self.data.caption_labels)  # (C, A)
         # The prompts measured during training, embedded once (and cached) like the captions.
         from ..evaluation.text2image import seen_prompts
 
@@ -182,7 +213,7 @@ class Text2ImageTask(TrainingTask):
         return self.data
 
     def train_step(self, batch, step):
-        images, caption_ids, swapped_ids, pair_ids = batch
+        images, caption_ids, swapped_ids, image_ids = batch
         images = images.to(self.device)  # (B, 3, 64, 64)
         b = images.shape[0]
         table = self.embeddings.to(self.device)
@@ -195,19 +226,21 @@ class Text2ImageTask(TrainingTask):
         generator, discriminator = self.ddp["generator"], self.ddp["discriminator"]
         noise_dim = self.model_config.noise_dim
 
-        colours = self.pair_colours[pair_ids].to(self.device)  # (B, 2): petal, stem
         auxiliary = self.config.auxiliary_weight > 0
+        real_labels = self.image_labels[image_ids].to(self.device)  # (B, A)
+        stated_labels = self.caption_labels[caption_ids].to(self.device)  # (B, A), -1 where the caption is silent
 
-        def colour_loss(logits: dict) -> torch.Tensor:
-            return F.cross_entropy(logits["petal"], colours[:, 0]) + F.cross_entropy(logits["stem"], colours[:, 1])
+        def attribute_loss(logits: dict, labels: torch.Tensor) -> torch.Tensor:
+            """Summed cross-entropy of the heads against labels (B, A), skipping -1 (unstated)."""
+            return sum(F.cross_entropy(head, labels[:, HEAD_COLUMNS[name]], ignore_index=-1) for name, head in logits.items())
 
         # Discriminator step.
         with torch.no_grad():
             fake = generator(right, torch.randn(b, noise_dim, device=self.device)).images
         metrics = {}
         if auxiliary:
-            real_right, real_logits = discriminator(images, right, return_colours=True)
-            d_colour = colour_loss(real_logits)
+            real_right, real_logits = discriminator(images, right, return_attributes=True)
+            d_colour = attribute_loss(real_logits, real_labels)
             metrics["d_colour"] = d_colour.item()
         else:
             real_right, d_colour = discriminator(images, right), 0.0
@@ -223,9 +256,9 @@ class Text2ImageTask(TrainingTask):
         noise = torch.randn(2 * b, noise_dim, device=self.device)  # (2B, noise_dim)
         out = generator(both, noise)
         if auxiliary:
-            scores, fake_logits = discriminator(out.images, both, return_colours=True)  # (2B,), (2B, K) each
-            # Only the matching half has colours to name: an interpolation sits between two captions.
-            g_colour = colour_loss({part: logits[:b] for part, logits in fake_logits.items()})
+            scores, fake_logits = discriminator(out.images, both, return_attributes=True)  # (2B,), (2B, classes) each
+            # Only the matching half has attributes to name: an interpolation sits between two captions.
+            g_colour = attribute_loss({name: logits[:b] for name, logits in fake_logits.items()}, stated_labels)
             metrics["g_colour"] = g_colour.item()
         else:
             scores, g_colour = discriminator(out.images, both), 0.0  # (2B,)

@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 
 from ..data.questions import ANSWERS, Question, split_questions
 from ..data.vocabulary import Vocabulary
-from ..models.vqa import VQAConfig, build_vqa_model
+from ..models.vqa import VQAConfig, box_cells, build_vqa_model
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
 
@@ -62,15 +62,6 @@ class VQATaskConfig:
             self.model = VQAConfig()
         elif isinstance(self.model, dict):
             self.model = VQAConfig(**self.model)
-
-
-def box_cells(box: tuple[int, int, int, int], image_size: int, grid: int) -> np.ndarray:
-    """(grid * grid,) bool, row-major: the cells of a ``grid`` x ``grid`` split of the image that a box (x0, y0, x1, y1) overlaps."""
-    edges = np.arange(grid + 1) * image_size / grid
-    x0, y0, x1, y1 = box
-    columns = (edges[1:] > x0) & (edges[:-1] < x1)  # (grid,)
-    rows = (edges[1:] > y0) & (edges[:-1] < y1)  # (grid,)
-    return (rows[:, None] & columns[None, :]).reshape(-1)
 
 
 def focus_masks(questions: list[Question], scene_objects, hops: int, image_size: int, grid: int) -> np.ndarray:
