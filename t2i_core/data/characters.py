@@ -13,9 +13,7 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
-SPECIAL_TOKENS = (PAD, START, END, UNK)
-VOCABULARY_FILE = "vocabulary.json"
+from .vocabulary import END, PAD, SPECIAL_TOKENS, START, UNK, VOCABULARY_FILE, content_ids  # noqa: F401 (re-exported)
 
 
 class CharacterVocabulary:
@@ -53,15 +51,7 @@ class CharacterVocabulary:
 
     def decode(self, ids: Iterable[int]) -> str:
         """The characters of ``ids`` up to the first end token; start and padding are skipped."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == self.end_id:
-                break
-            if i in (self.pad_id, self.start_id):
-                continue
-            out.append(self.symbols[i] if len(SPECIAL_TOKENS) <= i < len(self.symbols) else "?")
-        return "".join(out)
+        return "".join(self.symbols[i] if len(SPECIAL_TOKENS) <= i < len(self.symbols) else "?" for i in content_ids(ids))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CharacterVocabulary) and self.symbols == other.symbols

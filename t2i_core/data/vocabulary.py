@@ -21,6 +21,31 @@ VOCABULARY_FILE = "vocabulary.json"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+def content_ids(ids: Iterable[int]) -> list[int]:
+    """The ids of a decoded sequence up to its first end token, start and padding skipped."""
+    out = []
+    for i in ids:
+        i = int(i)
+        if i == SPECIAL_TOKENS.index(END):
+            break
+        if i not in (SPECIAL_TOKENS.index(PAD), SPECIAL_TOKENS.index(START)):
+            out.append(i)
+    return out
+
+
+def read_string_list(path: Path, what: str) -> list[str]:
+    """A JSON list of strings from ``path`` (``what`` names its items in the error)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(path.parent)!r} has no {path.name}")
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{path} must hold a JSON list of {what}")
+    return items
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case words of ``text``; punctuation is dropped ("A dog, running." -> a dog running)."""
     return _WORD.findall(text.lower())
@@ -61,15 +86,7 @@ class Vocabulary:
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Words of ``ids`` up to the first end token; start and padding are skipped."""
-        words = []
-        for i in ids:
-            i = int(i)
-            if i == self.end_id:
-                break
-            if i in (self.pad_id, self.start_id):
-                continue
-            words.append(self.words[i] if 0 <= i < len(self.words) else UNK)
-        return words
+        return [self.words[i] if 0 <= i < len(self.words) else UNK for i in content_ids(ids)]
 
     def save(self, folder: str | Path) -> Path:
         """Write ``vocabulary.json`` (a JSON list of words) into ``folder``."""
@@ -81,13 +98,7 @@ class Vocabulary:
     @classmethod
     def load(cls, folder: str | Path) -> Vocabulary:
         """The vocabulary saved in ``folder`` by :meth:`save`."""
-        path = Path(folder) / VOCABULARY_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"{str(folder)!r} has no {VOCABULARY_FILE}")
-        words = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise ValueError(f"{path} must hold a JSON list of words")
-        return cls(words)
+        return cls(read_string_list(Path(folder) / VOCABULARY_FILE, "words"))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocabulary) and self.words == other.words

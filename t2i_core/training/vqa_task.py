@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.questions import ANSWERS, Question, split_questions
-from ..data.vocabulary import Vocabulary
+from ..data.vocabulary import Vocabulary, read_string_list
 from ..models.vqa import VQAConfig, box_cells, build_vqa_model
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
@@ -127,13 +127,7 @@ def save_answers(folder: Path) -> None:
 
 def load_answers(folder: Path) -> list[str]:
     """The answer of each output of the model saved in ``folder``."""
-    path = Path(folder) / ANSWERS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(folder)!r} has no {ANSWERS_FILE}")
-    answers = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-        raise ValueError(f"{path} must hold a JSON list of answers")
-    return answers
+    return read_string_list(Path(folder) / ANSWERS_FILE, "answers")
 
 
 class VQATask(TrainingTask):
