@@ -19,7 +19,7 @@ real-vs-real distance of two disjoint real samples as the floor.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -12,8 +12,6 @@ only needs its input size; everything is then resized to the model's square inpu
 
 from __future__ import annotations
 
-import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
-from .images import MAX_PIXELS, ImageInputError, load_rgb, to_tensor_batch
+from .images import load_rgb, to_tensor_batch
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
@@ -86,23 +84,8 @@ class CaptionResult:
 
 
 def _open(image: Any, size: int) -> Image.Image:
-    """``image`` as RGB via the safe loader; big JPEGs are decoded at reduced size first."""
-    if isinstance(image, (str, os.PathLike, bytes, bytearray)):
-        if isinstance(image, (str, os.PathLike)):
-            if not Path(image).is_file():
-                raise ImageInputError(f"no image file at {str(image)!r}")
-            image = Path(image).read_bytes()
-        try:
-            opened = Image.open(io.BytesIO(image))
-        except (OSError, ValueError, Image.DecompressionBombError):  # not an image Pillow knows, or a bomb: the loader words the error
-            return load_rgb(image)
-        width, height = opened.size
-        if width * height > MAX_PIXELS:
-            raise ImageInputError(f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels")
-        if opened.format == "JPEG":
-            opened.draft("RGB", (2 * size, 2 * size))  # decode at 1/2, 1/4 or 1/8 scale: far less memory
-        image = opened
-    rgb = load_rgb(image)
+    """``image`` as RGB via the safe loader (big JPEGs decoded at reduced size), at most DISPLAY_SIZE a side."""
+    rgb = load_rgb(image, draft_size=2 * size)
     if max(rgb.size) > DISPLAY_SIZE:
         rgb.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.LANCZOS)
     return rgb

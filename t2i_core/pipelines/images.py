@@ -22,8 +22,14 @@ class ImageInputError(ValueError):
     """The input is not an image this project can read."""
 
 
-def load_rgb(image: Any) -> Image.Image:
-    """``image`` as a PIL RGB image. Raises :class:`ImageInputError` with a clear message."""
+def load_rgb(image: Any, draft_size: int | None = None) -> Image.Image:
+    """``image`` as a PIL RGB image. Raises :class:`ImageInputError` with a clear message.
+
+    ``draft_size``: a JPEG read from a path or bytes is decoded at the smallest of 1/2, 1/4
+    or 1/8 scale that keeps both sides at least this many pixels (far less memory for a
+    big photo that will be shrunk anyway).
+    """
+    opened_here = isinstance(image, (str, os.PathLike, bytes, bytearray))
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
@@ -47,6 +53,8 @@ def load_rgb(image: Any) -> Image.Image:
         raise ImageInputError("the image is empty")
     if width * height > MAX_PIXELS:
         raise ImageInputError(f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels")
+    if draft_size and opened_here and image.format == "JPEG":
+        image.draft("RGB", (draft_size, draft_size))
     try:
         image.seek(0)  # first frame of an animation
     except (EOFError, AttributeError):
