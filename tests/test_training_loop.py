@@ -135,7 +135,7 @@ from test_training_loop import FitALine
 from t2i_core.training import TrainConfig, train
 import torch.distributed as dist
 task = FitALine()
-train(task, TrainConfig(output_dir={out!r}, max_steps=40, batch_size=32, log_every=10, eval_every=1000))
+train(task, TrainConfig(output_dir={out!r}, max_steps=40, batch_size=32, log_every=10, eval_every=1000, time_limit={time_limit!r}))
 # One file per rank: two processes printing to one pipe can interleave their lines.
 rank = os.environ["RANK"]
 with open(os.path.join({results!r}, "slope-" + rank + ".json"), "w") as f:
@@ -143,17 +143,31 @@ with open(os.path.join({results!r}, "slope-" + rank + ".json"), "w") as f:
 '''
 
 
-def test_runs_under_torchrun_with_two_cpu_processes(tmp_path):
+def _torchrun(tmp_path, time_limit=None, port=29531):
     script = tmp_path / "ddp_fit.py"
     results = tmp_path / "results"
     results.mkdir()
-    script.write_text(DDP_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(tmp_path / "ddp"), results=str(results)))
+    script.write_text(DDP_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(tmp_path / "ddp"), results=str(results),
+                                        time_limit=time_limit))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2I_DEVICE": "cpu"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", "--master_port=29531", str(script)],
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={port}", str(script)],
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return results
+
+
+def test_under_torchrun_a_time_limit_stops_every_rank_at_the_same_checked_step(tmp_path):
+    results = _torchrun(tmp_path, time_limit=0.0, port=29532)
+    records = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("finished")] == [10]  # the clock is read every log_every (10) steps
+    slopes = [json.loads(f.read_text())["slope"] for f in sorted(results.glob("slope-*.json"))]
+    assert len(slopes) == 2 and slopes[0] == slopes[1]
+
+
+def test_runs_under_torchrun_with_two_cpu_processes(tmp_path):
+    results = _torchrun(tmp_path)
     slopes = [json.loads(f.read_text())["slope"] for f in sorted(results.glob("slope-*.json"))]
     assert len(slopes) == 2 and slopes[0] == slopes[1]  # DDP kept the replicas identical
     record = json.loads((tmp_path / "ddp" / "run_config.json").read_text())

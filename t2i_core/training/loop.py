@@ -143,7 +143,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
     With ``config.time_limit`` (seconds), training stops early once this session has
     trained that long: it saves, evaluates and exports at the step it reached, so a run
     fits a fixed slot of machine time; ``metrics.jsonl`` records that step, and the same
-    command with ``max_steps`` set to it reproduces the run.
+    command with ``max_steps`` set to it reproduces the run. Under DDP the clock is read
+    every ``log_every`` steps (rank 0 decides for all), so a run may overshoot by that many.
 
     Returns the run folder. Under ``torchrun --nproc_per_node=N`` every process runs this
     function; each sees 1/N of every epoch and rank 0 logs, saves and evaluates.
@@ -207,7 +208,9 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         epoch, batch_index, batch = next(batches)
         metrics = task.train_step(batch, step)
         step += 1
-        if config.time_limit is not None and _out_of_time(started, config.time_limit, world_size):
+        # Under DDP the check is a broadcast (a GPU sync with nccl): made every log_every steps, not every step.
+        check_time = config.time_limit is not None and (world_size == 1 or step % config.log_every == 0)
+        if check_time and _out_of_time(started, config.time_limit, world_size):
             stop_at = step
             if rank == 0:
                 print(f"time limit of {config.time_limit:.0f} s reached at step {step}")
