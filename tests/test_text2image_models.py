@@ -190,3 +190,18 @@ def test_batchnorm_recalibration_makes_eval_mode_match_training_mode():
         assert not generator.training
         calibrated = generator(text, noise, sample_condition=False).images.mean().item()
     assert abs(calibrated - reference) < 0.25 * abs(stale - reference)
+
+
+def test_attribute_loss_skips_unstated_labels_and_stays_finite_when_a_head_has_none():
+    import torch.nn.functional as F
+
+    from t2i_core.training.text2image_task import HEAD_COLUMNS, attribute_loss
+
+    logits = {"petal": torch.randn(3, 8), "centre_colour": torch.randn(3, 3)}
+    labels = torch.full((3, 6), -1)
+    labels[:, 0] = torch.tensor([1, 2, 3])  # petal colour stated for all; centre colour for none
+    loss = attribute_loss(logits, labels)
+    assert torch.isfinite(loss)
+    torch.testing.assert_close(loss, F.cross_entropy(logits["petal"], labels[:, 0]))
+    labels[0, HEAD_COLUMNS["centre_colour"]] = 2  # now one centre colour is stated
+    torch.testing.assert_close(attribute_loss(logits, labels), F.cross_entropy(logits["petal"], labels[:, 0]) + F.cross_entropy(logits["centre_colour"][:1], torch.tensor([2])))

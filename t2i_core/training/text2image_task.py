@@ -169,6 +169,20 @@ class Text2ImageTaskConfig:
 HEAD_COLUMNS = {"petal": 0, "stem": 1, **{a: i for i, a in enumerate(ATTRIBUTE_VALUES)}}
 
 
+def attribute_loss(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each head (B, classes) against its column of labels (B, A), summed over heads.
+
+    -1 (a caption silent on the attribute) is skipped; a head with no label in the batch adds
+    0, not the NaN of an empty mean.
+    """
+    total = 0.0
+    for name, head in logits.items():
+        target = labels[:, HEAD_COLUMNS[name]]  # (B,)
+        summed = F.cross_entropy(head, target, ignore_index=-1, reduction="sum")
+        total = total + summed / (target >= 0).sum().clamp_min(1)
+    return total
+
+
 class Text2ImageTask(TrainingTask):
     def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = "checkpoints/flower-attributes"):
         self.config = config
@@ -230,9 +244,6 @@ class Text2ImageTask(TrainingTask):
         real_labels = self.image_labels[image_ids].to(self.device)  # (B, A)
         stated_labels = self.caption_labels[caption_ids].to(self.device)  # (B, A), -1 where the caption is silent
 
-        def attribute_loss(logits: dict, labels: torch.Tensor) -> torch.Tensor:
-            """Summed cross-entropy of the heads against labels (B, A), skipping -1 (unstated)."""
-            return sum(F.cross_entropy(head, labels[:, HEAD_COLUMNS[name]], ignore_index=-1) for name, head in logits.items())
 
         # Discriminator step.
         with torch.no_grad():
