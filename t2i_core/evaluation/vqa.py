@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..data.questions import ANSWERS, QUESTION_TYPES, Question, scene_questions
+from ..data.questions import ANSWERS, QUESTION_TYPES, Question, scene_objects, split_questions
 from ..data.vocabulary import Vocabulary, tokenize
 
 # name -> (Scenes split of the scenes, phrasing of the questions)
@@ -190,8 +190,8 @@ def evaluate_vqa(
     for name in sets:
         split, phrasing = EVALUATION_SETS[name]
         world, features = split_features(split, size, seed=seed, image_size=model.config.image_size, encoder=encoder)
-        scenes = [world.sample(i, render=False).objects for i in range(len(world))]
-        questions = [q for i, objects in enumerate(scenes) for q in scene_questions(objects, i, split, phrasing, per_kind, seed)]
+        scenes = scene_objects(world)
+        questions = split_questions(world, phrasing, per_kind, seed, scenes=scenes)
         probabilities, maps = answer_questions(model, vocabulary, features, [q.scene for q in questions], [q.text for q in questions], device=device)
         predicted = [ANSWERS[i] for i in probabilities.argmax(1)]
         result = {"scenes": len(world), "questions": len(questions), **accuracy_by_type(questions, predicted)}

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.questions import ANSWERS, Question, split_questions
+from ..data.questions import ANSWERS, Question, scene_objects, split_questions
 from ..data.vocabulary import Vocabulary, read_string_list
 from ..models.vqa import VQAConfig, box_cells, build_vqa_model
 from .loop import TrainingTask
@@ -64,11 +64,14 @@ class VQATaskConfig:
             self.model = VQAConfig(**self.model)
 
 
-def focus_masks(questions: list[Question], scene_objects, hops: int, image_size: int, grid: int) -> np.ndarray:
-    """(Q, hops, grid * grid) bool: for each question, the cells of the object hop k must attend to (none: all False)."""
+def focus_masks(questions: list[Question], scenes, hops: int, image_size: int, grid: int) -> np.ndarray:
+    """(Q, hops, grid * grid) bool: for each question, the cells of the object hop k must attend to (none: all False).
+
+    ``scenes[q.scene]`` are the objects of a question's scene (:func:`scene_objects`).
+    """
     masks = np.zeros((len(questions), hops, grid * grid), dtype=bool)
     for i, question in enumerate(questions):
-        objects = scene_objects(question.scene)
+        objects = scenes[question.scene]
         for hop, k in enumerate(question.focus[:hops]):
             masks[i, hop] = box_cells(objects[k].box, image_size, grid)
     return masks
@@ -144,10 +147,11 @@ class VQATask(TrainingTask):
         size = config.model.image_size
         self.train_world, self.train_features = split_features("train", config.train_size, seed=config.world_seed, image_size=size, encoder=encoder)
         self.val_world, self.val_features = split_features("val", config.val_size, seed=config.world_seed, image_size=size, encoder=encoder)
-        self.questions = split_questions(self.train_world, phrasing="train", per_kind=config.per_kind, seed=config.world_seed)
-        self.val_questions = split_questions(self.val_world, phrasing="train", seed=config.world_seed)
-        self.val_heldout = split_questions(self.val_world, phrasing="heldout", seed=config.world_seed)
-        self.val_scenes = [self.val_world.sample(i, render=False).objects for i in range(len(self.val_world))]
+        # Placed once: the questions, the focus masks and the evaluation all read them.
+        self.train_scenes, self.val_scenes = scene_objects(self.train_world), scene_objects(self.val_world)
+        self.questions = split_questions(self.train_world, phrasing="train", per_kind=config.per_kind, seed=config.world_seed, scenes=self.train_scenes)
+        self.val_questions = split_questions(self.val_world, phrasing="train", seed=config.world_seed, scenes=self.val_scenes)
+        self.val_heldout = split_questions(self.val_world, phrasing="heldout", seed=config.world_seed, scenes=self.val_scenes)
         self.vocabulary = Vocabulary.build(q.text for q in self.questions)
         config.model.vocab_size = len(self.vocabulary)
         config.model.num_answers = len(ANSWERS)
@@ -168,8 +172,7 @@ class VQATask(TrainingTask):
         focus = None
         if self.config.model.kind == "attention" and self.config.focus_weight > 0:
             model = self.config.model
-            scenes = [self.train_world.sample(i, render=False).objects for i in range(len(self.train_world))]
-            focus = focus_masks(self.questions, scenes.__getitem__, model.hops, model.image_size, model.grid_size // model.pool)
+            focus = focus_masks(self.questions, self.train_scenes, model.hops, model.image_size, model.grid_size // model.pool)
         return QuestionPairs(self.train_features, self.questions, self.vocabulary, focus)
 
     def collate(self, items):
