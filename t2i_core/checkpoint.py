@@ -100,15 +100,20 @@ def resolve_checkpoint_dir(
     return folder
 
 
-def read_config_file(folder: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a checkpoint folder, with a clear error if it is missing or broken."""
-    path = Path(folder) / CONFIG_NAME
+def read_json_file(path: Path, missing: type[FileNotFoundError] = FileNotFoundError) -> Any:
+    """The JSON value in a checkpoint folder's file: ``missing`` if there is no file, ValueError if it is not JSON."""
+    path = Path(path)
     if not path.is_file():
-        raise CheckpointNotFoundError(f"{str(folder)!r} has no {CONFIG_NAME}")
+        raise missing(f"{str(path.parent)!r} has no {path.name}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
+
+
+def read_config_file(folder: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a checkpoint folder, with a clear error if it is missing or broken."""
+    return read_json_file(Path(folder) / CONFIG_NAME, missing=CheckpointNotFoundError)
 
 
 def config_from_dict(config_class: type, values: dict[str, Any]):

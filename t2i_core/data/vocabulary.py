@@ -33,19 +33,11 @@ def content_ids(ids: Iterable[int]) -> list[int]:
     return out
 
 
-def read_json(path: Path):
-    """The JSON value in ``path``; a missing file or invalid JSON is a clear error."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(path.parent)!r} has no {path.name}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-
-
 def read_string_list(path: Path, what: str) -> list[str]:
     """A JSON list of strings from ``path`` (``what`` names its items in the error)."""
-    items = read_json(path)
+    from ..checkpoint import read_json_file
+
+    items = read_json_file(path)
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValueError(f"{path} must hold a JSON list of {what}")
     return items
