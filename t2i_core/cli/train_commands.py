@@ -16,6 +16,14 @@ from ..training import TrainConfig, train
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
 
+# The two text-to-image recipes and the sizes each is run at by default. The projected
+# recipe's generator is narrower (a CPU step must stay cheap) and fuses text and noise
+# into every upsampling block (DF-GAN's affine), which the narrower width needs.
+RECIPES = {
+    "projected": {"width": 24, "text_affine": True, "interpolation_share": 0.5},
+    "classic": {"width": 32, "text_affine": False, "interpolation_share": 1.0},
+}
+
 
 def _common(parser: argparse.ArgumentParser, steps: int, batch: int, output: str) -> None:
     parser.add_argument("--steps", type=int, default=steps, help=f"optimisation steps (default {steps})")
@@ -55,7 +63,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--encoder", default="use", help="text encoder name (default use)")
     gan.add_argument("--train-size", type=int, default=20000, help="training flowers (default 20000)")
     gan.add_argument("--classifier", default=str(SHIPPED / "flower-attributes"), help="judge used for the binding metric during training")
-    gan.add_argument("--width", type=int, default=32, help="channels of generator and discriminator at 32x32 (default 32)")
+    gan.add_argument("--discriminator", choices=tuple(RECIPES), default="projected",
+                     help="projected: judge in frozen EfficientNet-Lite0 features, with differentiable augmentation; "
+                          "classic: the seed's discriminator trained from scratch (default projected)")
+    gan.add_argument("--width", type=int, default=None,
+                     help="channels of generator and discriminator at 32x32 (default: the recipe's, "
+                          + ", ".join(f"{k} {v['width']}" for k, v in RECIPES.items()) + ")")
     gan.add_argument("--projection", action=argparse.BooleanOptionalAction, default=True,
                      help="add the projection term to the discriminator (default on)")
     gan.add_argument("--auxiliary-weight", type=float, default=1.0,
@@ -135,9 +148,12 @@ def run_text2image(args: argparse.Namespace) -> int:
     from ..training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 
     output = args.output.format(encoder=args.encoder)
-    model = {"generator_width": args.width, "discriminator_width": args.width, "projection": args.projection}
+    recipe = RECIPES[args.discriminator]
+    width = args.width or recipe["width"]
+    model = {"generator_width": width, "discriminator_width": width, "projection": args.projection, "text_affine": recipe["text_affine"]}
     task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight,
-                                       auxiliary_attributes=args.auxiliary_attributes, mode_seeking_weight=args.mode_seeking_weight, model=model)
+                                       auxiliary_attributes=args.auxiliary_attributes, mode_seeking_weight=args.mode_seeking_weight,
+                                       discriminator=args.discriminator, interpolation_share=recipe["interpolation_share"], model=model)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

@@ -27,11 +27,16 @@ def default_cache_dir() -> Path:
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` (.npy) through a temporary file, so readers never see half a file."""
+    """Write ``array`` to ``path`` (.npy) through a temporary file, so readers never see half a file.
+
+    The temporary file is private to this process and ``os.replace`` is atomic, so several
+    processes (the ranks of a ``torchrun`` job on an empty cache) may write the same file
+    at once: each reader maps one whole file, and the last writer's identical copy stays.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
     np.save(partial, array)
-    partial.rename(path)
+    os.replace(partial, path)
 
 
 def _render_range(args) -> np.ndarray:

@@ -216,6 +216,30 @@ def _score(judge, images: torch.Tensor, prompts: list[Prompt]) -> tuple[list[boo
     return both, hits
 
 
+class FrechetMonitor:
+    """The Frechet ratio of the full evaluation, cheap enough to log during training.
+
+    ``n`` real test flowers against ``n`` generated images of seen prompts, in the judge's
+    feature space, divided by the distance between two other sets of ``n`` real flowers
+    (the floor at this sample size). Real features are computed once.
+    """
+
+    def __init__(self, classifier_path, n: int = 512, seed: int = 0):
+        from ..pipelines.flower_attributes import FlowerAttributesPipeline
+
+        self.judge = FlowerAttributesPipeline(classifier_path)
+        real, _ = _real_images_by_pair(2 * n, seed + 7)
+        self.real = self.judge.features(_to_unit(real[:n]))  # (n, F)
+        self.floor = frechet_distance(self.judge.features(_to_unit(real[n:])), self.real)
+        self.n = n
+
+    def ratio(self, generator, embeddings: torch.Tensor, seed: int = 0) -> float:
+        """Frechet distance / floor for ``n`` images drawn evenly over the prompts' embeddings (P, D)."""
+        per_prompt = -(-self.n // len(embeddings))
+        images = generate_images(generator, embeddings, per_prompt=per_prompt, seed=seed)[: self.n]
+        return frechet_distance(self.judge.features(images), self.real) / self.floor
+
+
 def evaluate_text2image(
     encoders: list[str],
     n_prompts: int = 500,

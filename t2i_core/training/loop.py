@@ -58,9 +58,10 @@ class TrainConfig:
 class TrainingTask:
     """What a model brings to the loop. Subclasses implement every method that raises.
 
-    ``modules`` are the trainable modules by name; the loop moves them to the device,
-    wraps them in DistributedDataParallel when several processes run, and passes the
-    wrapped ones to ``train_step`` through ``self.ddp``; ``self.device`` is set too.
+    ``modules`` are every module of the run by name (all are saved and restored); the
+    loop moves them to the device and, when several processes run, wraps in
+    DistributedDataParallel the ones an optimizer updates (:func:`optimized_modules`);
+    ``train_step`` gets them through ``self.ddp`` (wrapped or not); ``self.device`` is set too.
     """
 
     config: Any = None
@@ -172,11 +173,16 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         record = {"train": dataclasses.asdict(config), "task": _as_json(task.config), "world_size": world_size}
         (run_dir / "run_config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
 
+    task.ddp = dict(modules)
     if world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
-        task.ddp = {name: nn.parallel.DistributedDataParallel(m, device_ids=ids) for name, m in modules.items()}
-    else:
-        task.ddp = dict(modules)
+        optimized = optimized_modules(modules, optimizers)
+        for name, module in modules.items():
+            if name in optimized:  # DDP starts every replica from rank 0's weights and averages gradients
+                task.ddp[name] = nn.parallel.DistributedDataParallel(module, device_ids=ids)
+            else:  # kept, not optimized (an EMA copy): start it from rank 0's copy too, by hand
+                for tensor in list(module.parameters()) + list(module.buffers()):
+                    dist.broadcast(tensor.data, src=0)
 
     data = task.dataset()
     sampler = ShuffledEpochs(len(data), seed=config.seed, rank=rank, world_size=world_size)
@@ -250,6 +256,18 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return run_dir
+
+
+def optimized_modules(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]) -> list[str]:
+    """Names of the modules some optimizer updates: the ones DDP must keep in step.
+
+    A module the task only keeps and saves (an exponential moving average of the
+    generator, say) has no parameter in any optimizer; its copy on each process is
+    computed from the synchronised ones, and DDP would refuse it anyway (it has nothing
+    that requires a gradient).
+    """
+    optimized = {id(p) for optimizer in optimizers.values() for group in optimizer.param_groups for p in group["params"]}
+    return [name for name, module in modules.items() if any(id(p) in optimized for p in module.parameters())]
 
 
 def _out_of_time(started: float, limit: float, world_size: int) -> bool:

@@ -40,9 +40,13 @@ from torch.utils.data import Dataset
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
 from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..models.projected_discriminator import ProjectedDiscriminator
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
+from .augment import diff_augment
 from .loop import TrainingTask
+
+DISCRIMINATORS = ("projected", "classic")
 
 
 # The rose pairs drawn in the sample grids during training.
@@ -156,14 +160,22 @@ class Text2ImageTaskConfig:
     betas: tuple = (0.5, 0.999)
     kl_weight: float = 0.5
     interpolation_weight: float = 1.0
+    interpolation_share: float = 1.0  # GAN-INT images per matching image in the generator's step
     swapped_mismatch_rate: float = 0.5
     auxiliary_weight: float = 1.0  # weight of the colour heads' cross-entropy (TAC-GAN); 0 turns them off
     auxiliary_attributes: bool = False  # heads for every attribute, not only petal and stem colour
     mode_seeking_weight: float = 0.0  # weight of the MSGAN diversity term; 0 turns it off
+    discriminator: str = "projected"  # "projected" (frozen EfficientNet-Lite0 features) or "classic" (trained from scratch)
+    translation: float = 0.125  # differentiable augmentation before D: shift up to this share of the image (0: off)
+    cutout: float = 0.25  # ... and grey out a square of this side (0: off)
     ema_decay: float = 0.999
     eval_prompts: int = 128
     model: dict = field(default_factory=dict)
 
+
+# Short names of the per-attribute accuracies logged at each evaluation.
+LOGGED_ATTRIBUTES = {"petal": "petal_colour", "stem": "stem_colour", "centre": "centre_colour",
+                     "shape": "petal_shape", "count": "petal_count", "size": "size"}
 
 # Discriminator head -> its column in the label tables (the colour heads are "petal" and "stem").
 HEAD_COLUMNS = {"petal": 0, "stem": 1, **{a: i for i, a in enumerate(ATTRIBUTE_VALUES)}}
@@ -187,6 +199,7 @@ class Text2ImageTask(TrainingTask):
     def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = "checkpoints/flower-attributes"):
         self.config = config
         self.classifier_path = classifier_path
+        self.frechet = None  # built at the first evaluation (it renders and reads real flowers)
         world = load_world("flowers", "train", size=config.train_size, seed=config.world_seed)
         self.data = CaptionedFlowers(world)
         self.embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, self.data.captions))  # (C, D)
@@ -208,8 +221,13 @@ class Text2ImageTask(TrainingTask):
         self.eval_embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, texts))  # (len(texts), D)
 
     def build_modules(self):
+        if self.config.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"unknown discriminator {self.config.discriminator!r}; choose one of {DISCRIMINATORS}")
         self.generator = Text2ImageGenerator(self.model_config)
-        self.discriminator = Text2ImageDiscriminator(self.model_config)
+        if self.config.discriminator == "projected":
+            self.discriminator = ProjectedDiscriminator(self.model_config)
+        else:
+            self.discriminator = Text2ImageDiscriminator(self.model_config)
         self.generator.conditioning.standardize.fit(self.embeddings)
         self.discriminator.standardize.fit(self.embeddings)
         self.ema = copy.deepcopy(self.generator)
@@ -220,7 +238,9 @@ class Text2ImageTask(TrainingTask):
     def build_optimizers(self, modules):
         c = self.config
         self.g_optimizer = torch.optim.Adam(modules["generator"].parameters(), lr=c.generator_lr, betas=tuple(c.betas))
-        self.d_optimizer = torch.optim.Adam(modules["discriminator"].parameters(), lr=c.discriminator_lr, betas=tuple(c.betas))
+        # Only what trains: the projected discriminator's feature network and projections are fixed.
+        trainable = [p for p in modules["discriminator"].parameters() if p.requires_grad]
+        self.d_optimizer = torch.optim.Adam(trainable, lr=c.discriminator_lr, betas=tuple(c.betas))
         return {"generator": self.g_optimizer, "discriminator": self.d_optimizer}
 
     def dataset(self):
@@ -245,34 +265,44 @@ class Text2ImageTask(TrainingTask):
         stated_labels = self.caption_labels[caption_ids].to(self.device)  # (B, A), -1 where the caption is silent
 
 
-        # Discriminator step.
+        # Discriminator step, on augmented images (the same kind of augmentation for real and fake).
         with torch.no_grad():
             fake = generator(right, torch.randn(b, noise_dim, device=self.device)).images
         metrics = {}
+        real_view, fake_view = self._view(images), self._view(fake)
+
+        def judge(view, texts, attributes=False):
+            seen, maps = view
+            return discriminator(seen, texts, return_attributes=attributes, **({} if maps is None else {"maps": maps}))
+
         if auxiliary:
-            real_right, real_logits = discriminator(images, right, return_attributes=True)
+            real_right, real_logits = judge(real_view, right, attributes=True)
             d_colour = attribute_loss(real_logits, real_labels)
             metrics["d_colour"] = d_colour.item()
         else:
-            real_right, d_colour = discriminator(images, right), 0.0
-        d_loss = discriminator_hinge_loss(real_right, discriminator(images, wrong), discriminator(fake, right))
+            real_right, d_colour = judge(real_view, right), 0.0
+        d_loss = discriminator_hinge_loss(real_right, judge(real_view, wrong), judge(fake_view, right))
         d_loss_total = d_loss + self.config.auxiliary_weight * d_colour
         self.d_optimizer.zero_grad(set_to_none=True)
         d_loss_total.backward()
         self.d_optimizer.step()
 
         # Generator step: matching texts, and GAN-INT interpolations between two captions.
-        mixed = 0.5 * right + 0.5 * right[torch.randperm(b)]
-        both = torch.cat([right, mixed])  # (2B, D)
-        noise = torch.randn(2 * b, noise_dim, device=self.device)  # (2B, noise_dim)
+        # GAN-INT on interpolation_share of the batch: each image costs a generator and a
+        # discriminator pass with gradients, the dearest part of a CPU step.
+        m = max(1, round(b * self.config.interpolation_share))
+        mixed = 0.5 * right[:m] + 0.5 * right[torch.randperm(b)[:m]]  # (M, D)
+        both = torch.cat([right, mixed])  # (B + M, D)
+        noise = torch.randn(len(both), noise_dim, device=self.device)  # (B + M, noise_dim)
         out = generator(both, noise)
+        judged = self._augment(out.images)
         if auxiliary:
-            scores, fake_logits = discriminator(out.images, both, return_attributes=True)  # (2B,), (2B, classes) each
+            scores, fake_logits = discriminator(judged, both, return_attributes=True)  # (B + M, ...), (B + M, classes) each
             # Only the matching half has attributes to name: an interpolation sits between two captions.
             g_colour = attribute_loss({name: logits[:b] for name, logits in fake_logits.items()}, stated_labels)
             metrics["g_colour"] = g_colour.item()
         else:
-            scores, g_colour = discriminator(out.images, both), 0.0  # (2B,)
+            scores, g_colour = discriminator(judged, both), 0.0  # (B + M,) classic, (B + M, scales) projected
         g_adv = generator_hinge_loss(scores[:b])
         g_int = generator_hinge_loss(scores[b:])
         kl = kl_divergence(out.mean, out.log_variance)
@@ -287,36 +317,60 @@ class Text2ImageTask(TrainingTask):
         self.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_optimizer.step()
-        self._update_ema()
+        self._update_ema(step)
         return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item(), **metrics}
 
+    def _view(self, images: torch.Tensor) -> tuple[torch.Tensor | None, list | None]:
+        """What D's own step judges of a batch: (augmented images, None) for the classic
+        recipe; (None, projected maps) for the projected one, whose fixed feature path runs
+        once per batch without a graph (D's step needs no gradient through it)."""
+        seen = self._augment(images)
+        if self.config.discriminator != "projected":
+            return seen, None
+        with torch.no_grad():
+            return None, self.discriminator.project(seen)
+
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable augmentation before D (the projected recipe; the classic one sees raw images)."""
+        if self.config.discriminator != "projected":
+            return images
+        return diff_augment(images, translation=self.config.translation, cutout_ratio=self.config.cutout)
+
     @torch.no_grad()
-    def _update_ema(self):
-        decay = self.config.ema_decay
+    def _update_ema(self, step: int):
+        # Warm-up (as in many EMA implementations): the average forgets its random start
+        # within the first few hundred steps instead of the ~1/(1 - decay) = 1000 steps
+        # a fixed 0.999 takes, which is a large part of a CPU run.
+        decay = min(self.config.ema_decay, (1 + step) / (10 + step))
         for ema_p, p in zip(self.ema.parameters(), self.generator.parameters()):
             ema_p.lerp_(p, 1 - decay)
         for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
             ema_b.copy_(b)
 
-    def calibrated_ema(self) -> Text2ImageGenerator:
-        """A copy of the averaged generator with batch-norm statistics that fit its own weights."""
+    def calibrated_ema(self, batches: int = 64) -> Text2ImageGenerator:
+        """A copy of the averaged generator with batch-norm statistics (over ``batches``
+        batches) that fit its own weights."""
         generator = copy.deepcopy(self.ema)
-        recalibrate_batchnorm(generator, self.embeddings)
+        recalibrate_batchnorm(generator, self.embeddings, batches=batches)
         return generator
 
     def evaluate(self, step, run_dir: Path):
-        from ..evaluation.text2image import binding_report, sample_grid
+        from ..evaluation.text2image import FrechetMonitor, binding_report, sample_grid
 
         grid_embeddings = self.eval_embeddings[: len(GRID_PROMPTS)].to(self.device)
-        generator = self.calibrated_ema()
+        generator = self.calibrated_ema(batches=16)  # a quarter of the export's: evaluations recur
         grid = sample_grid(generator, grid_embeddings, GRID_PROMPTS, per_prompt=6, seed=0)
         (run_dir / "samples").mkdir(exist_ok=True)
         grid.save(run_dir / "samples" / f"step-{step:06d}.png")
         if not self.classifier_path or not Path(self.classifier_path, "config.json").is_file():
             return {}
-        report = binding_report(generator, self.config.text_encoder, self.eval_prompts, self.classifier_path, seed=step,
-                                embeddings=self.eval_embeddings[len(GRID_PROMPTS):])
-        return {"binding": report["binding_accuracy"], "petal": report["attribute_accuracy"]["petal_colour"], "stem": report["attribute_accuracy"]["stem_colour"]}
+        prompts = self.eval_embeddings[len(GRID_PROMPTS):]
+        report = binding_report(generator, self.config.text_encoder, self.eval_prompts, self.classifier_path, seed=step, embeddings=prompts)
+        if self.frechet is None:
+            self.frechet = FrechetMonitor(self.classifier_path)
+        accuracy = report["attribute_accuracy"]
+        return {"binding": report["binding_accuracy"], "frechet_ratio": self.frechet.ratio(generator, prompts, seed=step),
+                **{name: accuracy[attribute] for name, attribute in LOGGED_ATTRIBUTES.items() if attribute in accuracy}}
 
     def export(self, folder: Path):
         self.calibrated_ema().save_pretrained(folder, dtype=torch.float16, metadata={"task": _plain(self.config)})

@@ -1,0 +1,148 @@
+"""The projected discriminator, differentiable augmentation, and the text-to-image GAN under torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from t2i_core.models.projected_discriminator import FEATURE_CHANNELS, ProjectedDiscriminator
+from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageGenerator
+from t2i_core.training.augment import cutout, diff_augment, translate
+from t2i_core.training.loop import optimized_modules
+from t2i_core.training.text2image_task import discriminator_hinge_loss, generator_hinge_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8, auxiliary_colours=8,
+                          auxiliary_attributes={"size": 2}, text_affine=True)
+
+
+@pytest.fixture(scope="module")
+def discriminator():
+    torch.manual_seed(0)
+    return ProjectedDiscriminator(CONFIG)
+
+
+def test_projected_maps_and_heads_have_the_documented_shape_at_every_scale(discriminator):
+    discriminator.eval()  # spectral norm's power iteration would move between the two calls below
+    images, text = torch.rand(3, 3, 64, 64) * 2 - 1, torch.randn(3, 50)
+    features = discriminator.features(images)
+    assert [tuple(f.shape) for f in features] == [(3, c, s, s) for c, s in zip(FEATURE_CHANNELS, (16, 8, 4))]
+    maps = discriminator.project(images)  # CCM widens to 2w, 4w, 8w channels; CSM keeps the sizes
+    assert [tuple(m.shape) for m in maps] == [(3, 16, 16, 16), (3, 32, 8, 8), (3, 64, 4, 4)]
+    phis = [head(m) for head, m in zip(discriminator.heads, maps)]
+    assert [tuple(p.shape) for p in phis] == [(3, 128)] * 3
+    scores, logits = discriminator(images, text, return_attributes=True)
+    assert scores.shape == (3, 3)
+    assert {k: tuple(v.shape) for k, v in logits.items()} == {"petal": (3, 8), "stem": (3, 8), "size": (3, 2)}
+    # Scoring precomputed maps is the same as scoring the images.
+    assert torch.allclose(discriminator(None, text, maps=maps), discriminator(images, text).detach(), atol=1e-5)
+
+
+def test_only_the_heads_train_and_the_feature_network_never_changes(discriminator):
+    frozen = list(discriminator.features.parameters()) + list(discriminator.projection.parameters())
+    assert frozen and not any(p.requires_grad for p in frozen)
+    discriminator.train()
+    assert not discriminator.features.training  # its batch norms keep the ImageNet statistics
+    before = {k: v.clone() for k, v in discriminator.features.state_dict().items()}
+    probe = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        reference = [f.clone() for f in discriminator.features(probe)]
+    trainable = [p for p in discriminator.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=1e-2)
+    images = (torch.rand(4, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    scores, logits = discriminator(images, torch.randn(4, 50), return_attributes=True)
+    (scores.mean() + logits["petal"].logsumexp(1).mean()).backward()
+    assert all(p.grad is None for p in frozen)  # no gradient reaches the feature network's weights
+    assert images.grad is not None and images.grad.abs().sum() > 0  # but the image path is differentiated
+    heads_before = [p.detach().clone() for p in trainable]
+    optimizer.step()
+    assert any(not torch.equal(a, p) for a, p in zip(heads_before, trainable))
+    for key, value in discriminator.features.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(reference, discriminator.features(probe)))
+    discriminator.eval()
+
+
+def test_the_matching_aware_loss_on_a_hand_made_batch():
+    # Scores (B, scales): real image + its caption, real image + a mismatched (or swapped) caption, generated + its caption.
+    real_right = torch.tensor([[2.0, 0.5], [1.0, -1.0]])
+    real_wrong = torch.tensor([[-2.0, 0.0], [0.5, -1.0]])
+    fake_right = torch.tensor([[-1.0, -3.0], [1.0, 0.0]])
+    # relu(1 - x) for real/right, relu(1 + x) for the two fakes, the fakes weighted 1/2, each averaged over all entries.
+    expected = (0 + 0.5 + 0 + 2) / 4 + 0.5 * ((0 + 1 + 1.5 + 0) / 4 + (0 + 0 + 2 + 1) / 4)
+    assert discriminator_hinge_loss(real_right, real_wrong, fake_right).item() == pytest.approx(expected)
+    # A discriminator that gets every pair right by a margin has no loss left; the generator's loss is its fakes' mean score.
+    perfect = discriminator_hinge_loss(torch.full((2, 2), 1.5), torch.full((2, 2), -1.5), torch.full((2, 2), -1.0))
+    assert perfect.item() == 0.0
+    assert generator_hinge_loss(fake_right).item() == pytest.approx(0.75)
+
+
+def test_translation_moves_the_picture_and_keeps_its_colours():
+    torch.manual_seed(0)
+    images = torch.rand(8, 3, 32, 32) * 2 - 1
+    shifted = translate(images, ratio=0.125)
+    assert shifted.shape == images.shape
+    assert not torch.equal(shifted, images)
+    for original, moved in zip(images, shifted):  # every pixel of the result is a pixel of the original (no colour jitter)
+        colours = {tuple(c) for c in original.flatten(1).T.tolist()}
+        assert {tuple(c) for c in moved.flatten(1).T.tolist()} <= colours
+
+
+def test_cutout_greys_one_square_of_the_asked_size_and_passes_gradients():
+    torch.manual_seed(0)
+    images = (torch.rand(6, 3, 32, 32) + 0.5).requires_grad_(True)  # no pixel is 0 before cutout
+    out = cutout(images, ratio=0.25)
+    grey = (out == 0).all(dim=1)  # (B, H, W)
+    assert grey.sum(dim=(1, 2)).tolist() == [64] * 6  # an 8x8 square in each image
+    out.sum().backward()
+    assert images.grad.sum().item() == pytest.approx(6 * 3 * (1024 - 64))
+    assert torch.equal(diff_augment(images, translation=0, cutout_ratio=0), images)
+
+
+def test_the_loop_wraps_only_what_an_optimizer_updates():
+    generator = Text2ImageGenerator(CONFIG)
+    ema = Text2ImageGenerator(CONFIG).requires_grad_(False)
+    optimizers = {"generator": torch.optim.Adam(generator.parameters())}
+    assert optimized_modules({"generator": generator, "ema": ema}, optimizers) == ["generator"]
+
+
+TORCHRUN_SCRIPT = '''
+import hashlib, json, os, sys, torch
+sys.path.insert(0, {root!r})
+from t2i_core.training import TrainConfig, train
+from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
+config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5,
+                              model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
+task = Text2ImageTask(config, classifier_path=None)
+train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
+digest = {{name: hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in module.parameters())).hexdigest()
+          for name, module in (("generator", task.generator), ("discriminator", task.discriminator), ("ema", task.ema))}}
+with open(os.path.join({results!r}, "rank-" + os.environ["RANK"] + ".json"), "w") as f:
+    json.dump(digest, f)
+'''
+
+
+def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_path):
+    """The real task (projected discriminator, frozen feature network, EMA generator) under DDP, from an empty cache."""
+    results = tmp_path / "results"
+    results.mkdir()
+    script = tmp_path / "gan_ddp.py"
+    script.write_text(TORCHRUN_SCRIPT.format(root=str(ROOT), out=str(tmp_path / "run"), results=str(results)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2I_DEVICE": "cpu", "T2I_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", "--master_port=29541", str(script)],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    digests = [json.loads(f.read_text()) for f in sorted(results.glob("rank-*.json"))]
+    assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator and EMA identical
+    run = tmp_path / "run"
+    assert json.loads((run / "run_config.json").read_text())["world_size"] == 2
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "finished" in line] == [4]
+    generator = Text2ImageGenerator.from_pretrained(run / "final")
+    assert generator.config.text_affine and generator.config.text_dim == 50
