@@ -123,7 +123,8 @@ def interpolate_flowers(text_a: str, text_b: str, encoder: str, steps: float, se
 def text_to_image_tab() -> None:
     """Prompt in, flowers out, from the USE-conditioned GAN and the averaged-GloVe one side by side."""
     gr.Markdown(
-        "Two GANs (GAN-INT-CLS with residual attention) trained on the same flowers, differing only in how "
+        "Two GANs (GAN-INT-CLS with residual attention, judged in training by a projected discriminator on frozen "
+        "EfficientNet-Lite0 features) trained on the same flowers, differing only in how "
         "they read the sentence: the **Universal Sentence Encoder** reads word order; the **average of GloVe "
         "vectors** gives *a red flower with a yellow stem* and *a yellow flower with a red stem* the very "
         "same vector, so its GAN cannot know which colour goes where. Press **Swap the colours** to see it."
@@ -504,20 +505,24 @@ def text2image_figures() -> str:
     report = shipped_results("text2image")
     if not report or not report.get("generators"):
         return "_No evaluation of the generators is shipped yet._"
-    rows = ["| generator | (a) seen | (b) new phrasings | (c) new colour pairs | (d) swapped twins | diversity / real | Frechet / real-vs-real |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| generator | (a) seen | (b) new phrasings | (c) new colour pairs | (d) swapped twins | diversity / real | Frechet / real-vs-real "
+            "| centre colour | petal shape | petal count | size |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, result in report["generators"].items():
         binding = result["binding_accuracy"]
+        stated = result["attribute_accuracy"].get("seen", {})
         rows.append(
             f"| `{name}` | {_percent(binding.get('seen'))} | {_percent(binding.get('heldout-templates'))} | "
             f"{_percent(binding.get('heldout-pairs'))} | {_percent(binding.get('swapped-twins'))} | "
-            f"{result['diversity_ratio']:.2f} | {result['frechet_ratio']:.2f} |"
+            f"{result['diversity_ratio']:.2f} | {result['frechet_ratio']:.2f} | "
+            + " | ".join(_percent(stated.get(k)) for k in ("centre_colour", "petal_shape", "petal_count", "size")) + " |"
         )
     judge = report["judge"]
     return "\n".join(rows) + (
         f"\n\nBinding accuracy: petal **and** stem colour as the prompt says, judged by a flower classifier "
         f"that reads real test flowers with at least {_percent(judge['min_accuracy'])} accuracy per attribute "
-        f"({report['config']['n_prompts']} prompts per group)."
+        f"({report['config']['n_prompts']} prompts per group). The last four columns: how often an attribute "
+        f"comes out as stated, on the seen prompts that state it."
     )
 
 
@@ -586,8 +591,12 @@ def about_tab() -> None:
         "GAN-INT-CLS (Reed et al., 2016, *Generative Adversarial Text to Image Synthesis*): a DCGAN-style "
         "generator conditioned on a sentence embedding through conditioning augmentation (Zhang et al., "
         "2017, *StackGAN*), with residual attention modules (Wang et al., 2017, *Residual Attention Network*) "
-        "at 8x8 and 16x16; a matching-aware discriminator with a projection term (Miyato & Koyama, 2018) "
-        "and colour heads (TAC-GAN, Dash et al., 2017). One generator reads the Universal Sentence Encoder "
+        "at 8x8 and 16x16 and text-conditioned batch norm in every block (DF-GAN, Tao et al., 2022). It is trained "
+        "against a projected discriminator (Sauer et al., 2021, *Projected GANs Converge Faster*): images are "
+        "judged in the frozen features of ImageNet EfficientNet-Lite0 at three scales, mixed by fixed random "
+        "projections, with a small head per scale, a projection term (Miyato & Koyama, 2018), the "
+        "matching-aware loss and colour heads (TAC-GAN, Dash et al., 2017), on differentiably augmented "
+        "images (Zhao et al., 2020). One generator reads the Universal Sentence Encoder "
         "(Cer et al., 2018), the other the average of GloVe vectors (Pennington et al., 2014).\n\n"
         + text2image_figures()
         + "\n\n### Sentence encoders\n"

@@ -128,9 +128,11 @@ class ScaleHead(nn.Module):
         layers: list[nn.Module] = []
         c = channels
         while size > 4:
-            layers += [spectral_norm(nn.Conv2d(c, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+            # Projected GAN's DownBlock: the batch norm brings the fixed projections' very
+            # different scales (tens, per channel) to where the leaky ReLU and the logits work.
+            layers += [spectral_norm(nn.Conv2d(c, width, 4, 2, 1)), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, inplace=True)]
             c, size = width, size // 2
-        layers += [spectral_norm(nn.Conv2d(c, width, 3, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [spectral_norm(nn.Conv2d(c, width, 3, padding=1)), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, inplace=True)]
         self.body = nn.Sequential(*layers)
         # A linear map of the flattened 4x4 grid keeps where things are (see the module docstring).
         self.to_phi = nn.Sequential(spectral_norm(nn.Linear(width * 16, head_dim)), nn.LeakyReLU(0.2, inplace=True))
@@ -185,8 +187,10 @@ class ProjectedDiscriminator(nn.Module):
             maps = self.project(images)
         phis = [head(m) for head, m in zip(self.heads, maps)]  # (B, head_dim) per scale
         text = self.standardize(embedding)  # (B, text_dim)
+        # The projection term is divided by sqrt(head_dim), as Projected GAN's conditional
+        # heads do, so that it starts at the realism term's scale whatever the width.
         scores = torch.stack([
-            realism(phi).squeeze(1) + (phi * project(text)).sum(dim=1)  # (B,)
+            realism(phi).squeeze(1) + (phi * project(text)).sum(dim=1) / phi.shape[1] ** 0.5  # (B,)
             for phi, realism, project in zip(phis, self.realism, self.text_projection)
         ], dim=1)  # (B, scales)
         if not return_attributes:
