@@ -48,3 +48,15 @@ def select_device(preference: str | torch.device | None = None) -> torch.device:
         source = f" (from ${DEVICE_ENV})" if preference is None else ""
         raise ValueError(f"device {str(device)!r}{source} is not available on this machine; use cpu")
     return device
+
+
+def describe_machine(device: torch.device, processes: int = 1) -> str:
+    """What a run trained on, for its records: ``"cpu: 2 cores, 1 torch thread x 1 process, x86_64"``
+    or ``"cuda: NVIDIA H200 x 2 processes"``."""
+    import platform
+
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)} x {processes} process{'es' if processes > 1 else ''}"
+    threads = torch.get_num_threads()
+    return (f"{device.type}: {os.cpu_count()} cores, {threads} torch thread{'s' if threads > 1 else ''} "
+            f"x {processes} process{'es' if processes > 1 else ''}, {platform.machine()}")

@@ -121,13 +121,15 @@ def test_classifier_predicts_every_attribute_and_embeds():
     assert predicted["petal_count"][0] in (5, 8) and predicted["size"][0] in ("small", "large")
 
 
-def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch):
+@pytest.mark.parametrize("discriminator", ["projected", "classic"])
+def test_a_short_gan_run_teaches_the_discriminator(tmp_path, monkeypatch, discriminator):
     from t2i_core.training import TrainConfig, train
     from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
     config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, mode_seeking_weight=1.0, auxiliary_attributes=True,
-                                  model={"generator_width": 8, "discriminator_width": 8})
+                                  discriminator=discriminator, interpolation_share=0.5,
+                                  model={"generator_width": 8, "discriminator_width": 8, "text_affine": discriminator == "projected"})
     task = Text2ImageTask(config, classifier_path=None)
     run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, log_every=10, eval_every=40, save_every=40))
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

@@ -129,3 +129,14 @@ def test_generate_command_writes_a_grid_and_masks(tiny_generator, tmp_path):
     assert main(["generate", "a red flower with a yellow stem", "--encoder", "glove-avg", "--checkpoint", str(tiny_generator), "-n", "4", "-o", str(output), "--masks"]) == 0
     assert Image.open(output).size[0] > 64 * 4
     assert (tmp_path / "grid-mask16.png").is_file()
+
+
+def test_generate_command_draws_a_row_per_prompt(tiny_generator, tmp_path):
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    common = ["--encoder", "glove-avg", "--checkpoint", str(tiny_generator), "-n", "3"]
+    assert main(["generate", "a red flower with a yellow stem", *common, "-o", str(one)]) == 0
+    assert main(["generate", "a red flower with a yellow stem", "a blue flower with a white stem", *common, "-o", str(two), "--masks"]) == 0
+    width_one, height_one = Image.open(one).size
+    width_two, height_two = Image.open(two).size
+    assert width_two == width_one and height_two > 1.8 * height_one  # a second row, as wide as the first
+    assert Image.open(tmp_path / "two-mask8.png").size == (width_two, height_two)

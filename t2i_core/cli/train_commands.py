@@ -12,6 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from ..device import describe_machine, select_device
 from ..training import TrainConfig, train
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -125,11 +126,19 @@ def ship(run_dir: Path, name: str) -> Path:
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
     evaluations = [r for r in records if "eval" in r]
     finished = [r for r in records if r.get("finished")]
+    here = describe_machine(select_device(None))
+    # One entry per training session of the run (a resumed run has several); a session
+    # logged before machines were recorded gets this machine's description, marked so.
+    sessions = [{"step": r["step"], "seconds": r["seconds"], "machine": r.get("machine") or f"{here} (recorded when shipped)"}
+                for r in finished]
     summary = {
         "run": json.loads((run_dir / "run_config.json").read_text(encoding="utf-8")),
         "last_evaluation": evaluations[-1] if evaluations else None,
+        "evaluations": evaluations,
         "steps": finished[-1]["step"] if finished else None,
         "seconds_last_session": finished[-1]["seconds"] if finished else None,
+        "seconds_total": round(sum(s["seconds"] for s in sessions), 1),
+        "sessions": sessions,
     }
     (target / "training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"shipped {run_dir / 'final'} -> {target}")

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..device import select_device
+from ..device import describe_machine, select_device
 from .sampler import ShuffledEpochs
 from .state import load_training_state, save_training_state
 
@@ -251,7 +251,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         for module in modules.values():
             module.eval()
         task.export(run_dir / "final")
-        _log(run_dir, {"step": step, "finished": True, "seconds": round(time.time() - started, 1)})
+        _log(run_dir, {"step": step, "finished": True, "seconds": round(time.time() - started, 1),
+                       "machine": describe_machine(device, world_size)})
     if world_size > 1:
         dist.barrier()
         dist.destroy_process_group()
