@@ -10,6 +10,13 @@ The generator turns a sentence embedding and noise into a 64x64 image:
    convolutions, which avoids the checkerboard of transposed convolutions).
 3. Residual attention modules (``residual_attention.py``) at 8x8 and 16x16 let the
    generator boost features where the parts are drawn; their masks come back on request.
+4. With ``text_affine`` (the projected recipe's generator), every upsampling block's batch
+   norm takes its scale and shift from [z; c] (DF-GAN's text-conditioned affine fusion),
+   so text and noise steer every resolution of a narrow, CPU-cheap generator.
+
+The discriminator here is the seed's ("classic") one, trained from scratch; the
+projected discriminator on frozen EfficientNet-Lite0 features is in
+``projected_discriminator.py`` and is what ``train text2image`` uses by default.
 
 The discriminator reads the image down to 4x4, concatenates the projected text
 replicated over the 4x4 grid, and scores the pair. It uses spectral normalisation on
