@@ -22,9 +22,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
 # into every upsampling block (DF-GAN's affine), which the narrower width needs.
 RECIPES = {
     "projected": {"width": 24, "text_affine": True, "interpolation_share": 0.5,
-                  "discriminator_lr": 2e-4, "betas": (0.0, 0.99)},  # Projected GAN's optimiser settings
-    "classic": {"width": 32, "text_affine": False, "interpolation_share": 1.0,
-                "discriminator_lr": 4e-4, "betas": (0.5, 0.999)},
+                  "discriminator_lr": 2e-4, "betas": (0.0, 0.99), "ema_warmup": True},  # Projected GAN's optimiser settings
+    "classic": {"width": 32, "text_affine": False, "interpolation_share": 1.0,  # exactly the seed's recipe
+                "discriminator_lr": 4e-4, "betas": (0.5, 0.999), "ema_warmup": False},
 }
 
 
@@ -165,7 +165,8 @@ def run_text2image(args: argparse.Namespace) -> int:
     task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=args.auxiliary_weight,
                                        auxiliary_attributes=args.auxiliary_attributes, mode_seeking_weight=args.mode_seeking_weight,
                                        discriminator=args.discriminator, interpolation_share=recipe["interpolation_share"],
-                                       discriminator_lr=recipe["discriminator_lr"], betas=recipe["betas"], model=model)
+                                       discriminator_lr=recipe["discriminator_lr"], betas=recipe["betas"],
+                                       ema_warmup=recipe["ema_warmup"], model=model)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

@@ -169,6 +169,7 @@ class Text2ImageTaskConfig:
     translation: float = 0.125  # differentiable augmentation before D: shift up to this share of the image (0: off)
     cutout: float = 0.25  # ... and grey out a square of this side (0: off)
     ema_decay: float = 0.999
+    ema_warmup: bool = True  # decay min(ema_decay, (1 + step) / (10 + step)); off reproduces the classic runs
     eval_prompts: int = 128
     model: dict = field(default_factory=dict)
 
@@ -341,7 +342,7 @@ class Text2ImageTask(TrainingTask):
         # Warm-up (as in many EMA implementations): the average forgets its random start
         # within the first few hundred steps instead of the ~1/(1 - decay) = 1000 steps
         # a fixed 0.999 takes, which is a large part of a CPU run.
-        decay = min(self.config.ema_decay, (1 + step) / (10 + step))
+        decay = min(self.config.ema_decay, (1 + step) / (10 + step)) if self.config.ema_warmup else self.config.ema_decay
         for ema_p, p in zip(self.ema.parameters(), self.generator.parameters()):
             ema_p.lerp_(p, 1 - decay)
         for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
