@@ -44,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", action="append", required=True, metavar="LABEL=FOLDER", help="a run folder and its label (repeat)")
     parser.add_argument("--metric", default="frechet_ratio")
+    parser.add_argument("--reference", action="append", default=[], metavar="LABEL=VALUE",
+                        help="a horizontal line, e.g. the shipped generator's figure on the same monitor (repeat)")
     parser.add_argument("-o", "--output", default="docs/text2image-convergence.png")
     parser.add_argument("--title", default="Frechet distance / real-vs-real floor (lower is better), 2-core CPU")
     args = parser.parse_args()
@@ -63,6 +65,9 @@ def main() -> None:
         print(f"{label}: " + ", ".join(f"{m:.0f} min {v:.2f}" for _, m, v in points))
         axis.plot([m for _, m, _ in points], [v for _, _, v in points], marker="o", label=label)
     axis.set_yscale("log")
+    for item in args.reference:
+        label, _, value = item.partition("=")
+        axis.axhline(float(value), color="black", linestyle=":", linewidth=1, label=label)
     axis.axhline(3.0, color="grey", linestyle="--", linewidth=1, label="target (3x)")
     axis.set_xlabel("minutes of training (one CPU core each)")
     axis.set_ylabel(args.metric.replace("_", " "))

@@ -173,3 +173,19 @@ def test_runs_under_torchrun_with_two_cpu_processes(tmp_path):
     record = json.loads((tmp_path / "ddp" / "run_config.json").read_text())
     assert record["world_size"] == 2
     assert (tmp_path / "ddp" / "final" / "slope.json").is_file()
+
+
+def test_shipping_a_resumed_run_records_every_session_its_machine_and_every_evaluation(tmp_path, monkeypatch):
+    from t2i_core.cli import train_commands
+
+    monkeypatch.setattr(train_commands, "SHIPPED", tmp_path / "checkpoints")
+    run = tmp_path / "run"
+    train(FitALine(), TrainConfig(output_dir=str(run), max_steps=30, batch_size=16, save_every=10, eval_every=10, time_limit=0.0))
+    train(FitALine(), TrainConfig(output_dir=str(run), max_steps=30, batch_size=16, save_every=10, eval_every=10))
+    shipped = train_commands.ship(run, "line")
+    summary = json.loads((shipped / "training.json").read_text())
+    assert [s["step"] for s in summary["sessions"]] == [1, 30]  # the time-limited session stopped at step 1
+    assert summary["seconds_total"] == round(sum(s["seconds"] for s in summary["sessions"]), 1)
+    assert all(s["machine"].startswith("cpu: ") and "process" in s["machine"] for s in summary["sessions"])
+    assert [e["step"] for e in summary["evaluations"]] == [1, 10, 20, 30] and summary["steps"] == 30
+    assert json.loads((shipped / "slope.json").read_text())["slope"] == summary["evaluations"][-1]["eval"]["slope"]
