@@ -28,7 +28,8 @@ def seconds_per_step(recipe: str, batch_size: int, steps: int, train_size: int) 
     model = {"generator_width": defaults["width"], "discriminator_width": defaults["width"], "projection": True,
              "text_affine": defaults["text_affine"]}
     task = Text2ImageTask(Text2ImageTaskConfig(text_encoder="use", train_size=train_size, discriminator=recipe,
-                                              interpolation_share=defaults["interpolation_share"], model=model),
+                                              interpolation_share=defaults["interpolation_share"], auxiliary_weight=defaults["auxiliary_weight"],
+                                              discriminator_lr=defaults["discriminator_lr"], betas=defaults["betas"], model=model),
                           classifier_path=None)
     modules = task.build_modules()
     task.build_optimizers(modules)
