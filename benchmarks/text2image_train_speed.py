@@ -18,19 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from t2i_core.cli.train_commands import RECIPES  # noqa: E402
-from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig  # noqa: E402
+from t2i_core.training.text2image_task import RECIPES, Text2ImageTask, recipe_config  # noqa: E402
 
 
 def seconds_per_step(recipe: str, batch_size: int, steps: int, train_size: int) -> list[float]:
     """Wall seconds of each of ``steps`` training steps (after one warm-up) of ``recipe``."""
-    defaults = RECIPES[recipe]
-    model = {"generator_width": defaults["width"], "discriminator_width": defaults["width"], "projection": True,
-             "text_affine": defaults["text_affine"]}
-    task = Text2ImageTask(Text2ImageTaskConfig(text_encoder="use", train_size=train_size, discriminator=recipe,
-                                              interpolation_share=defaults["interpolation_share"], auxiliary_weight=defaults["auxiliary_weight"],
-                                              discriminator_lr=defaults["discriminator_lr"], betas=defaults["betas"], model=model),
-                          classifier_path=None)
+    task = Text2ImageTask(recipe_config(recipe, text_encoder="use", train_size=train_size), classifier_path=None)
     modules = task.build_modules()
     task.build_optimizers(modules)
     task.ddp = modules

@@ -63,3 +63,17 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
     assert result.returncode == 2 and ".png" in result.stderr
     result = run_cli("data", "stats", "dates", "-n", "0")
     assert result.returncode == 2 and "at least 1" in result.stderr
+
+
+def test_train_text2image_runs_the_chosen_recipe_with_its_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    args = ["train", "text2image", "--encoder", "glove-avg", "--train-size", "32", "--width", "8", "--steps", "2", "--batch-size", "8",
+            "--eval-every", "2", "--save-every", "2", "--classifier", str(tmp_path / "no-judge"), "--output", str(run)]
+    assert main(args) == 0
+    task = json.loads((run / "run_config.json").read_text())["task"]
+    assert (task["discriminator"], task["auxiliary_weight"], task["betas"], task["ema_warmup"]) == ("projected", 0.2, [0.0, 0.99], True)
+    assert task["model"] == {"generator_width": 8, "discriminator_width": 8, "projection": True, "text_affine": True}
+    assert main([*args[:-1], str(tmp_path / "classic"), "--discriminator", "classic", "--auxiliary-weight", "0.5"]) == 0
+    task = json.loads((tmp_path / "classic" / "run_config.json").read_text())["task"]
+    assert (task["discriminator"], task["auxiliary_weight"], task["discriminator_lr"], task["ema_warmup"]) == ("classic", 0.5, 4e-4, False)

@@ -14,22 +14,9 @@ from pathlib import Path
 
 from ..device import describe_machine, select_device
 from ..training import TrainConfig, train
+from ..training.text2image_task import RECIPES
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
-
-# The two text-to-image recipes and the sizes each is run at by default. The projected
-# recipe's generator is narrower (a CPU step must stay cheap) and fuses text and noise
-# into every upsampling block (DF-GAN's affine), which the narrower width needs.
-RECIPES = {
-    # Projected GAN's optimiser settings. Colour heads at 0.2: at 1 (the classic recipe's
-    # weight) a CPU run drew colour blobs and no flower for 2000 steps; at 0 the generator
-    # ignored the text; at 0.2 stems, heads and petals appeared within 750 (README, measured).
-    "projected": {"width": 24, "text_affine": True, "interpolation_share": 0.5, "auxiliary_weight": 0.2,
-                  "discriminator_lr": 2e-4, "betas": (0.0, 0.99), "ema_warmup": True},
-    "classic": {"width": 32, "text_affine": False, "interpolation_share": 1.0, "auxiliary_weight": 1.0,  # exactly the seed's recipe
-                "discriminator_lr": 4e-4, "betas": (0.5, 0.999), "ema_warmup": False},
-}
-
 
 def _common(parser: argparse.ArgumentParser, steps: int, batch: int, output: str) -> None:
     parser.add_argument("--steps", type=int, default=steps, help=f"optimisation steps (default {steps})")
@@ -160,18 +147,12 @@ def run_flower_classifier(args: argparse.Namespace) -> int:
 
 
 def run_text2image(args: argparse.Namespace) -> int:
-    from ..training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
+    from ..training.text2image_task import Text2ImageTask, recipe_config
 
     output = args.output.format(encoder=args.encoder)
-    recipe = RECIPES[args.discriminator]
-    width = args.width or recipe["width"]
-    model = {"generator_width": width, "discriminator_width": width, "projection": args.projection, "text_affine": recipe["text_affine"]}
-    auxiliary_weight = recipe["auxiliary_weight"] if args.auxiliary_weight is None else args.auxiliary_weight
-    task_config = Text2ImageTaskConfig(text_encoder=args.encoder, train_size=args.train_size, auxiliary_weight=auxiliary_weight,
-                                       auxiliary_attributes=args.auxiliary_attributes, mode_seeking_weight=args.mode_seeking_weight,
-                                       discriminator=args.discriminator, interpolation_share=recipe["interpolation_share"],
-                                       discriminator_lr=recipe["discriminator_lr"], betas=recipe["betas"],
-                                       ema_warmup=recipe["ema_warmup"], model=model)
+    task_config = recipe_config(args.discriminator, width=args.width, auxiliary_weight=args.auxiliary_weight, projection=args.projection,
+                                text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
+                                mode_seeking_weight=args.mode_seeking_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:
