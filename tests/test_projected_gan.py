@@ -68,6 +68,31 @@ def test_only_the_heads_train_and_the_feature_network_never_changes(discriminato
     discriminator.eval()
 
 
+def test_the_attribute_reader_learns_only_from_the_attribute_loss_and_names_every_attribute():
+    torch.manual_seed(0)
+    config = Text2ImageConfig(**{**CONFIG.__dict__, "attribute_reader": True})
+    discriminator = ProjectedDiscriminator(config)
+    assert discriminator.attribute_heads is None and discriminator.attribute_reader is not None
+    images = (torch.rand(4, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    scores, logits = discriminator(images, torch.randn(4, 50), return_attributes=True)
+    assert {k: tuple(v.shape) for k, v in logits.items()} == {"petal": (4, 8), "stem": (4, 8), "size": (4, 2)}
+    # The adversarial scores never move the reader: it stays a classifier of real images.
+    scores.mean().backward(retain_graph=True)
+    reader = list(discriminator.attribute_reader.parameters())
+    assert all(p.grad is None for p in reader)
+    assert all(p.grad is None for p in discriminator.features.parameters())
+    # Its own loss reaches it, and (for the generator) the image.
+    sum(v.logsumexp(1).mean() for v in logits.values()).backward()
+    assert all(p.grad is not None for p in reader)
+    assert images.grad.abs().sum() > 0
+    # A batch of one image reads that image the same way whatever else is in the batch (no batch norm).
+    discriminator.train()
+    with torch.no_grad():
+        alone = discriminator(images[:1], torch.randn(1, 50), return_attributes=True)[1]["petal"]
+        together = discriminator(images, torch.randn(4, 50), return_attributes=True)[1]["petal"][:1]
+    assert torch.allclose(alone, together, atol=1e-4)
+
+
 def test_the_matching_aware_loss_on_a_hand_made_batch():
     # Scores (B, scales): real image + its caption, real image + a mismatched (or swapped) caption, generated + its caption.
     real_right = torch.tensor([[2.0, 0.5], [1.0, -1.0]])

@@ -69,6 +69,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           + ", ".join(f"{k} {v['auxiliary_weight']}" for k, v in RECIPES.items()) + ")")
     gan.add_argument("--auxiliary-attributes", action="store_true",
                      help="heads for every attribute (centre colour, petal shape and count, size), not only the two colours")
+    gan.add_argument("--attribute-reader", action="store_true",
+                     help="projected: the attribute heads read the frozen features through their own reader, trained on real images only, "
+                          "instead of the adversarial head features")
     gan.add_argument("--mode-seeking-weight", type=float, default=0.0,
                      help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
     gan.set_defaults(func=run_text2image)
@@ -152,7 +155,7 @@ def run_text2image(args: argparse.Namespace) -> int:
     output = args.output.format(encoder=args.encoder)
     task_config = recipe_config(args.discriminator, width=args.width, auxiliary_weight=args.auxiliary_weight, projection=args.projection,
                                 text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
-                                mode_seeking_weight=args.mode_seeking_weight)
+                                attribute_reader=args.attribute_reader, mode_seeking_weight=args.mode_seeking_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

@@ -70,6 +70,7 @@ class Text2ImageConfig:
     feature_input_size: int = 64  # the projected discriminator's input side for its frozen feature network
     auxiliary_colours: int = 0  # >0: the discriminator also names petal and stem colour (TAC-GAN); 0: off
     auxiliary_attributes: dict = field(default_factory=dict)  # attribute -> classes: more heads besides the colours (needs auxiliary_colours)
+    attribute_reader: bool = False  # projected discriminator: the heads read the fixed features through their own reader, not phi
 
 
 class EmbeddingStandardizer(nn.Module):

@@ -176,6 +176,7 @@ class Text2ImageTaskConfig:
     swapped_mismatch_rate: float = 0.5
     auxiliary_weight: float = 1.0  # weight of the colour heads' cross-entropy (TAC-GAN); 0 turns them off
     auxiliary_attributes: bool = False  # heads for every attribute, not only petal and stem colour
+    attribute_reader: bool = False  # projected only: the heads read the fixed features through their own reader, trained on real images only
     mode_seeking_weight: float = 0.0  # weight of the MSGAN diversity term; 0 turns it off
     discriminator: str = "projected"  # "projected" (frozen EfficientNet-Lite0 features) or "classic" (trained from scratch)
     translation: float = 0.125  # differentiable augmentation before D: shift up to this share of the image (0: off)
@@ -236,6 +237,10 @@ class Text2ImageTask(TrainingTask):
         if config.auxiliary_attributes and config.auxiliary_weight <= 0:
             raise ValueError("auxiliary_attributes needs the heads on (auxiliary_weight > 0)")
         heads = {"auxiliary_colours": len(ATTRIBUTE_VALUES["petal_colour"]) if config.auxiliary_weight > 0 else 0}
+        if config.attribute_reader:
+            if config.discriminator != "projected" or config.auxiliary_weight <= 0:
+                raise ValueError("attribute_reader needs the projected discriminator and the heads on (auxiliary_weight > 0)")
+            heads["attribute_reader"] = True
         if config.auxiliary_attributes:
             heads["auxiliary_attributes"] = {a: len(v) for a, v in ATTRIBUTE_VALUES.items() if a not in ("petal_colour", "stem_colour")}
         model = {**heads, **config.model}
