@@ -265,7 +265,16 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
         return words, None, None, None, "The model produced an empty caption."
     note = "" if result.has_attention else " Show and Tell has no attention: its maps are uniform."
     summary = f"**{result.text}** (beam {int(beam)}, log-probability {result.score:.2f}).{note} Click a word to see where the model looked."
-    return words, _for_display(result.overlay(0)), result.strip(), result, summary
+    return words, _for_display(result.overlay(0)), result.strip(), result, out_of_world_note(result) + summary
+
+
+def out_of_world_note(result) -> str:
+    """A warning above a caption or an answer when the picture is unlike the model's worlds."""
+    if result.in_world:
+        return ""
+    return (f"> **This picture is not from the model's world** (in-world score {result.in_world_score:.3f}, "
+            "where its own test pictures score around 0.5). The model only knows coloured shapes and flowers, so "
+            "what follows describes this picture in those words and should not be trusted.\n\n")
 
 
 def show_word_attention(result, event: gr.SelectData):
@@ -429,7 +438,7 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
         hops = len(result.attention_hops)
         maps = [(_for_display(result.overlay(h)), f"hop {h + 1} of {hops}") for h in range(hops)]
     note = "" if result.has_attention else " The baseline has no attention to show."
-    return f"## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
+    return f"{out_of_world_note(result)}## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
 
 
 def vqa_tab() -> None:

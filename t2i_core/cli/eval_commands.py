@@ -70,6 +70,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_vqa_parser(sub)
 
+    from .world_detector_commands import add_eval_parser as add_world_detector_parser
+
+    add_world_detector_parser(sub)
+
 
 def run_encoders(args: argparse.Namespace) -> int:
     if args.seed < 0:

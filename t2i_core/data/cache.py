@@ -2,9 +2,10 @@
 
 Training reads every image many times; drawing a flower costs ~15 ms, reading it from
 a memory-mapped array costs nothing. The cache key holds everything that changes the
-pixels (world, split, size, seed, image size, package version), so a stale file is
-never read. Rendering runs in parallel processes; each sample is still a pure function
-of its index, so the array is identical however many processes drew it.
+pixels (world and its ``render_version``, split, size, seed, image size, package
+version), so a stale file is never read. Rendering runs in parallel processes; each
+sample is still a pure function of its index, so the array is identical however many
+processes drew it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     from .. import __version__
 
     size = getattr(world, "image_size", 0)
-    key = f"{world.name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}-v{__version__}"
+    # Version 1 adds nothing, so the caches written before worlds had versions stay valid.
+    name = world.name if world.render_version == 1 else f"{world.name}.r{world.render_version}"
+    key = f"{name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}-v{__version__}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / f"{key}-{digest}.npy"

@@ -12,6 +12,7 @@ only needs its input size; everything is then resized to the model's square inpu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
+from ..models.world_detector import WorldVerdict
 from .images import load_rgb, to_tensor_batch
+from .world_check import load_world_detector
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
@@ -49,6 +52,11 @@ class CaptionResult:
     ``attention`` is (len(words), h, w), each map summing to 1: where the model looked to
     choose that word (uniform for Show and Tell, which has no attention). ``image`` is the
     input as RGB (at most ``DISPLAY_SIZE`` on a side), the image the overlays are drawn on.
+    ``in_world`` says whether the picture looks like the worlds the model was trained on,
+    and ``in_world_score`` how typical it is of them (the out-of-world detector's p-value,
+    ``models/world_detector.py``): when False the caption is still given, but it describes a
+    picture the model has no words for. A captioner trained on photos (Karpathy-format
+    data) has no world to check: ``in_world`` is True and ``in_world_score`` NaN.
     """
 
     text: str
@@ -57,6 +65,8 @@ class CaptionResult:
     image: Image.Image
     score: float
     finished: bool
+    in_world: bool
+    in_world_score: float
     has_attention: bool = True
 
     def overlay(self, index: int, opacity: float = 0.6) -> Image.Image:
@@ -110,6 +120,14 @@ class CaptionPipeline:
         if len(self.vocabulary) != self.model.config.vocab_size:
             raise ValueError(f"{folder}: vocabulary has {len(self.vocabulary)} words, the model {self.model.config.vocab_size}")
         self.name = self.model.config.kind
+        if self.model.config.encoder != "efficientnet-lite0":
+            raise ValueError(f"{folder}: the out-of-world detector reads efficientnet-lite0 features, not {self.model.config.encoder}")
+        self.world_detector = load_world_detector(device=self.device)
+        # The worlds the captioner was trained on: the checkpoint says ("scenes", "flowers", or both joined by "+").
+        stored = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("metadata", {})
+        worlds = tuple(str(stored.get("data", "scenes")).split("+"))
+        # A captioner of real photos (Karpathy-format data) has no procedural world to check against.
+        self.worlds = worlds if set(worlds) <= set(self.world_detector.config.worlds) else None
 
     @torch.no_grad()
     def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
@@ -128,6 +146,7 @@ class CaptionPipeline:
         rgb = _open(image, size)
         batch = to_tensor_batch([rgb], size).to(self.device)  # (1, 3, size, size) in [0, 1]
         features = self.model.encode(batch)  # (1, N, D)
+        verdict = self.world_detector.judge(features, worlds=self.worlds)[0] if self.worlds else WorldVerdict(True, float("nan"), "")
         best = beam_search(
             self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,
             beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
@@ -143,5 +162,7 @@ class CaptionPipeline:
             image=rgb,
             score=best.score,
             finished=best.finished,
+            in_world=verdict.in_world,
+            in_world_score=verdict.score,
             has_attention=self.model.config.kind == "show-attend-tell",
         )
