@@ -255,7 +255,7 @@ def evaluate_on_scenes(
         ``{split: {"beam_<k>": {metric: value, ...}}}`` plus the model and data settings.
     """
     from ..data import load_world
-    from ..data.cache import rendered_images
+    from ..data.cache import rendered_images, world_images_key
 
     report: dict[str, Any] = {
         "model": model.config.kind,
@@ -272,7 +272,7 @@ def evaluate_on_scenes(
             images = np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(len(world))])
         scenes = [world.sample(i, render=False) for i in range(len(world))]
         references = [s.captions for s in scenes]
-        key = f"scenes-seed{seed}-px{model.config.image_size}-{split}-n{len(world)}" if cache else None
+        key = world_images_key(world) if cache else None  # the render version included: no features of older pictures
         features = encode_images(model.to("cpu"), images, key)
         per_beam = {}
         for beam in beam_sizes:

@@ -145,13 +145,14 @@ def split_features(split: str, size: int | None, seed: int = 0, image_size: int 
     ``encoder`` defaults to the ImageNet EfficientNet-Lite0 (the only encoder VQA uses).
     """
     from ..data import load_world
-    from ..data.cache import rendered_images
+    from ..data.cache import rendered_images, world_images_key
     from ..data.feature_cache import cached_features
     from ..models.image_encoders import build_image_encoder
 
     world = load_world("scenes", split, size=size, seed=seed, image_size=image_size)
     encoder = encoder or build_image_encoder("efficientnet-lite0")
-    features = cached_features(encoder, "efficientnet-lite0", rendered_images(world), f"scenes-seed{seed}-px{image_size}-{split}-n{len(world)}")
+    # Keyed by the pictures' name (render version included) so features of an older Scenes are never read.
+    features = cached_features(encoder, "efficientnet-lite0", rendered_images(world), world_images_key(world))
     return world, features
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.cache import default_cache_dir, rendered_images, save_array
+from ..data.cache import default_cache_dir, rendered_images, save_array, world_images_key
 from ..data.feature_cache import cached_features
 from ..data.vocabulary import Vocabulary
 from ..models.captioning import Captioner, CaptionerConfig
@@ -112,9 +112,8 @@ class CaptionData:
             self.val_images = rendered_images(self.val_world)
             self.train_captions = [[s.caption] for s in train.samples(render=False)]
             self.val_captions = [s.captions for s in self.val_world.samples(render=False)]
-            self.key = f"scenes-seed{config.world_seed}-px{size}"
-            self.train_key = f"{self.key}-train-n{config.train_size}"
-            self.val_key = f"{self.key}-val-n{config.val_size}"
+            # Named by the pictures (render version included): features of an older Scenes are never read.
+            self.train_key, self.val_key = world_images_key(train), world_images_key(self.val_world)
         elif config.data.startswith("karpathy:"):
             from ..data.karpathy import load_karpathy
 
