@@ -131,3 +131,17 @@ def test_early_stopping_skips_the_remaining_steps_and_exports_the_best(tmp_path,
     assert json.loads((run / "best" / "best.json").read_text())["stopped"] is True
     assert (run / "final" / "vocabulary.json").is_file() and (run / "final" / "model.safetensors").is_file()
     assert CaptionTask(config, run, resume=False).stopped is False  # --fresh forgets the earlier run
+
+
+def test_the_longest_scenes_captions_are_neither_cut_in_training_nor_in_decoding():
+    """Four objects in a row, every relation 'to the ... of': the longest caption Scenes writes (34 words, 36 with 'there is')."""
+    from t2i_core.data.scenes import SceneObject, scene_captions
+    from t2i_core.models.captioning import CaptionerConfig
+    from t2i_core.training.caption_task import CaptionTaskConfig
+
+    row = [SceneObject("triangle", "purple", "large", (20.0 + 30 * k, 64.0), 10.0, 0.0) for k in range(4)]
+    captions, _ = scene_captions(row)
+    assert len(captions[0].split()) == 34
+    longest = max(len(c.split()) for c in captions)
+    assert CaptionTaskConfig().max_words >= longest
+    assert CaptionerConfig().max_length >= longest
