@@ -152,7 +152,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--models", nargs="+", choices=CAPTION_MODELS, default=list(CAPTION_MODELS), help="default: both")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH", help="measure another checkpoint for a model")
-    parser.add_argument("--splits", nargs="+", default=["test", "heldout-combos"], help="Scenes splits (default test heldout-combos)")
+    parser.add_argument("--splits", nargs="+", default=["test", "heldout-combos", "heldout-style"],
+                        help="Scenes splits (default test heldout-combos heldout-style)")
     parser.add_argument("-n", "--num-scenes", type=int, default=None, help="scenes per split (default: the whole split)")
     parser.add_argument("--beams", nargs="+", type=int, default=[1, 3], help="beam sizes (default 1 3)")
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")

@@ -237,7 +237,7 @@ def encode_images(model, images: np.ndarray, cache_key: str | None = None, batch
 def evaluate_on_scenes(
     model,
     vocabulary,
-    splits: Sequence[str] = ("test", "heldout-combos"),
+    splits: Sequence[str] = ("test", "heldout-combos", "heldout-style"),
     size: int | None = None,
     beam_sizes: Sequence[int] = (1, 3),
     seed: int = 0,
