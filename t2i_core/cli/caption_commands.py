@@ -190,7 +190,8 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "pointing_accuracy", "attention_mass")
+METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "all_objects_named", "objects_named",
+           "pointing_accuracy", "attention_mass")
 
 
 def format_caption_report(report: dict) -> str:

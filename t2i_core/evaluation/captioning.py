@@ -1,9 +1,16 @@
-"""How captioners are measured: COCO caption metrics and attention pointing.
+"""How captioners are measured: COCO caption metrics, the objects named, and attention pointing.
 
 Caption metrics are those of ``pycocoevalcap``, the reference implementation of the COCO
 caption evaluation: BLEU-1..4, METEOR (it runs Java), ROUGE-L and CIDEr (SPICE is left out:
 it needs a download). Captions are lower-cased word lists joined by spaces, which is what
 pycocoevalcap's scorers expect after tokenising.
+
+Objects named asks whether a caption says what is there, whatever its order and wording
+(BLEU punishes a true caption that lists the objects in another order). A caption names
+an object when its colour word is directly followed by its shape word ("a large red
+circle" names a red circle of either size); the objects may come in any order, and two
+red circles need "red circle" twice. ``all_objects_named`` is the share of scenes whose
+caption names every object, ``objects_named`` the share of all objects named.
 
 Attention pointing asks whether the heatmaps mean something. For every generated word
 that names a colour or a shape of an object in the scene, the word's attention map
@@ -23,6 +30,7 @@ scores the expected value of a random peak, i.e. its mass: the chance level.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -92,6 +100,40 @@ def caption_metrics(predictions: Sequence[str], references: Sequence[Sequence[st
     metrics["ROUGE-L"] = float(Rouge().compute_score(truths, results)[0])
     metrics["CIDEr"] = float(Cider().compute_score(truths, results)[0])
     return metrics
+
+
+# ---------------------------------------------------------------------- objects named
+def named_colour_shapes(words: Sequence[str]) -> Counter:
+    """The (colour, shape) pairs a caption names: each colour word directly followed by a shape word.
+
+    ``["a", "large", "red", "circle", ...]`` counts ``("red", "circle")`` once; a shape word
+    alone ("the circle", a reference back) and a colour before another word name nothing.
+    """
+    words = list(words)
+    return Counter((a, b) for a, b in zip(words, words[1:]) if a in COLOURS and b in SHAPES)
+
+
+def objects_named(words: Sequence[str], objects: Sequence) -> int:
+    """How many of ``objects`` (each with ``colour`` and ``shape``) the caption ``words`` names (see the module docstring)."""
+    named = named_colour_shapes(words)
+    present = Counter((obj.colour, obj.shape) for obj in objects)
+    return sum(min(count, named[pair]) for pair, count in present.items())
+
+
+def naming_report(captions: Sequence[Sequence[str]], scenes: Sequence) -> dict[str, float]:
+    """``all_objects_named`` (share of scenes whose caption names every object) and ``objects_named`` (share of objects).
+
+    Args:
+        captions: the words of each scene's caption.
+        scenes: the matching :class:`~t2i_core.data.scenes.SceneSample` (render=False is enough).
+    """
+    if len(captions) != len(scenes) or not scenes:
+        raise ValueError(f"{len(captions)} captions for {len(scenes)} scenes")
+    counts = [(objects_named(words, scene.objects), len(scene.objects)) for words, scene in zip(captions, scenes)]
+    return {
+        "all_objects_named": float(np.mean([named == total for named, total in counts])),
+        "objects_named": sum(named for named, _ in counts) / max(1, sum(total for _, total in counts)),
+    }
 
 
 # ---------------------------------------------------------------------- attention pointing
@@ -279,6 +321,7 @@ def evaluate_on_scenes(
             decoded = caption_images(model, vocabulary, features, are_features=True, beam_size=beam, device="cpu")
             metrics = caption_metrics([" ".join(w) for w, _ in decoded], references, meteor=meteor)
             metrics["exact_match"] = float(np.mean([" ".join(w) in s.captions for (w, _), s in zip(decoded, scenes)]))
+            metrics.update(naming_report([w for w, _ in decoded], scenes))
             metrics.update(pointing_report(decoded, scenes, model.grid_size))
             per_beam[f"beam_{beam}"] = metrics
         report["splits"][split] = {"scenes": len(world), **per_beam}
