@@ -123,3 +123,17 @@ def test_two_objects_of_one_colour_and_shape_must_both_be_named():
     twins = _objects(("red", "circle"), ("red", "circle"))
     assert objects_named("a small red circle".split(), twins) == 1
     assert objects_named("a small red circle to the left of a large red circle".split(), twins) == 2
+
+
+def test_a_flower_caption_counts_only_with_both_colours_in_their_roles():
+    from t2i_core.evaluation.captioning import flower_roles_report
+
+    flower = {"petal_colour": "red", "stem_colour": "yellow"}
+    captions = [
+        "a red flower with a yellow stem",  # right
+        "a yellow flower with a red stem",  # the colours swapped between the roles
+        "a small red circle to the left of a large yellow square",  # a Scenes caption of a flower
+        ["a", "red", "flower", "with", "a", "green", "stem"],  # words work too; the stem is wrong
+    ]
+    report = flower_roles_report(captions, [flower] * 4)
+    assert report == {"roles_named": 0.25, "petal_named": 0.5, "stem_named": 0.25}

@@ -60,10 +60,12 @@ def test_caption_training_features_are_keyed_by_the_scenes_render_version(tmp_pa
     from t2i_core.training.caption_task import CaptionData, CaptionTaskConfig
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
-    config = CaptionTaskConfig(train_size=4, val_size=2, model=CaptionerConfig(encoder="small-cnn", image_size=32))
+    config = CaptionTaskConfig(data="scenes+flowers", train_size=4, val_size=2, flower_train_size=2, flower_val_size=2,
+                               model=CaptionerConfig(encoder="small-cnn", image_size=64))
     data = CaptionData(config)
-    version = f"scenes.r{ScenesWorld.render_version}-"
-    assert data.train_key.startswith(version) and data.val_key.startswith(version)
+    keys = {source.name: source.key for source in data.train}
+    assert keys["scenes"].startswith(f"scenes.r{ScenesWorld.render_version}-train-n4-")
+    assert all(source.key == world_images_key(source.world, resized_to=64) for source in data.train + data.val)
 
 
 @pytest.mark.parametrize("size", [64, 128])

@@ -40,17 +40,19 @@ def save_array(path: Path, array: np.ndarray) -> None:
     os.replace(partial, path)
 
 
-def world_images_key(world: World) -> str:
+def world_images_key(world: World, resized_to: int | None = None) -> str:
     """The name of a world split's pictures, for every cache of them (images, encoder features).
 
     It holds everything that changes the pixels: the world and its ``render_version``, the
-    split, the number of samples, the seed and the image size. A cache named by it is never
-    read for pictures drawn by another version of the world.
+    split, the number of samples, the seed and the image size (and, with ``resized_to``, the
+    side they are resized to by :func:`resized_images`). A cache named by it is never read
+    for pictures drawn by another version of the world.
     """
     size = getattr(world, "image_size", 0)
     # Version 1 adds nothing, so the caches written before worlds had versions stay valid.
     name = world.name if world.render_version == 1 else f"{world.name}.r{world.render_version}"
-    return f"{name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}"
+    key = f"{name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}"
+    return key if resized_to is None or resized_to == size else f"{key}-to{resized_to}"
 
 
 def _render_range(args) -> np.ndarray:
@@ -102,7 +104,7 @@ def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None 
     images = rendered_images(world, cache_dir)
     if images.shape[1:3] == (size, size):
         return images
-    key = f"{world_images_key(world)}-to{size}-v{__version__}"
+    key = f"{world_images_key(world, resized_to=size)}-v{__version__}"
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy"
     if path.is_file():

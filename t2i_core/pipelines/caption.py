@@ -38,6 +38,17 @@ TRAINED_ON = (
 )
 
 
+def trained_worlds(folder: str | Path) -> tuple[str, ...]:
+    """The data a captioner checkpoint was trained on, from its ``config.json`` metadata.
+
+    ``("scenes",)``, ``("flowers",)``, ``("scenes", "flowers")`` (saved as "scenes+flowers"),
+    or ``("karpathy:PATH",)`` for photos; a checkpoint that does not say is a Scenes one
+    (the first shipped captioners did not).
+    """
+    stored = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("metadata", {})
+    return tuple(str(stored.get("data", "scenes")).split("+"))
+
+
 def shipped_checkpoint(model: str) -> Path:
     """The folder of the shipped captioner ``model`` (show-attend-tell or show-and-tell)."""
     if model not in CAPTION_MODELS:
@@ -124,8 +135,7 @@ class CaptionPipeline:
             raise ValueError(f"{folder}: the out-of-world detector reads efficientnet-lite0 features, not {self.model.config.encoder}")
         self.world_detector = load_world_detector(device=self.device)
         # The worlds the captioner was trained on: the checkpoint says ("scenes", "flowers", or both joined by "+").
-        stored = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("metadata", {})
-        worlds = tuple(str(stored.get("data", "scenes")).split("+"))
+        worlds = trained_worlds(folder)
         # A captioner of real photos (Karpathy-format data) has no procedural world to check against.
         self.worlds = worlds if set(worlds) <= set(self.world_detector.config.worlds) else None
 
