@@ -229,3 +229,16 @@ def test_train_caption_on_scenes_and_flowers_end_to_end(tmp_path, monkeypatch, c
     assert "pointing_accuracy" in splits["heldout-style"]["beam_1"] and "all_objects_named" in splits["test"]["beam_1"]
     assert splits["flowers-test"]["flowers"] == 2 and "pointing_accuracy" not in splits["flowers-test"]["beam_1"]
     assert 0.0 <= splits["flowers-test"]["beam_1"]["roles_named"] <= 1.0
+
+
+def test_a_captioners_note_says_which_worlds_its_checkpoint_learned(tmp_path):
+    from t2i_core.pipelines.caption import TRAINED_ON, trained_on_note, trained_worlds
+
+    both, old = tmp_path / "both", tmp_path / "old"
+    both.mkdir(), old.mkdir()
+    (both / "config.json").write_text(json.dumps({"config": {}, "metadata": {"data": "scenes+flowers"}}))
+    (old / "config.json").write_text(json.dumps({"config": {}}))  # the first shipped captioners said nothing
+    assert trained_worlds(both) == ("scenes", "flowers") and trained_worlds(old) == ("scenes",)
+    assert "Flowers" in trained_on_note(trained_worlds(both)) and "Flowers" not in trained_on_note(trained_worlds(old))
+    assert "1-4 coloured shapes" in TRAINED_ON and "Flowers" in TRAINED_ON
+    assert "photos" in trained_on_note(("karpathy:flickr8k/dataset_flickr8k.json",))

@@ -25,7 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="image -> caption, with each word's attention map",
         description=(
             "Caption an image with a shipped captioner and show where it looked for every word. "
-            "The captioners were trained on the Scenes world: a photo gets a Scenes-style caption."
+            "The captioners are trained on the Scenes and Flowers worlds: a photo still gets a caption in "
+            "their words, marked as out of world."
         ),
     )
     parser.add_argument("image", help="an image file (PNG, JPEG, GIF, WebP, BMP, TIFF)")
@@ -78,8 +79,8 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
         "caption",
         help="an image captioner (Show and Tell or Show, Attend and Tell)",
         description=(
-            "Train a captioner on the Scenes world (default), on Scenes and Flowers together "
-            "(--data scenes+flowers: one model that captions both worlds), or on a Karpathy-format "
+            "Train a captioner on the Scenes and Flowers worlds together (the default, as the shipped "
+            "captioners are: one model that captions both worlds), on one of them, or on a Karpathy-format "
             "dataset. Evaluates validation BLEU-4 every epoch (--eval-every to change), and on the "
             "worlds the objects named, pointing and the flower colours named; keeps the best weights "
             "and stops after --patience evaluations without improvement."
@@ -92,8 +93,8 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
-    parser.add_argument("--data", default="scenes",
-                        help="'scenes', 'flowers', 'scenes+flowers' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes)")
+    parser.add_argument("--data", default="scenes+flowers",
+                        help="'scenes+flowers', 'scenes', 'flowers' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
     parser.add_argument("--train-size", type=int, default=8000, help="Scenes training images (default 8000)")
     parser.add_argument("--val-size", type=int, default=500, help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")

@@ -23,8 +23,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=(
             "Answer a question about an image with the shipped VQA model trained on the Scenes world: "
             "colour ('what color is the circle?'), shape ('what shape is the red object?'), count "
-            "('how many squares are there?'), existence ('is there a blue star?') and position "
-            "('what is left of the triangle?')."
+            "('how many objects are there?', 'how many squares are there?'), existence ('is there a blue star?'), "
+            "position ('what is left of the triangle?') and things that are not there ('what colour is the star?' "
+            "-> 'there is no star')."
         ),
     )
     parser.add_argument("image", metavar="IMAGE", help="an image file (any format Pillow reads)")

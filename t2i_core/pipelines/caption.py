@@ -1,8 +1,12 @@
 """``load_pipeline("caption")``: an image in, a caption and each word's attention map out.
 
-The shipped captioners were trained on the Scenes world (1-3 coloured shapes on a plain
-background); any other picture, a photo included, gets a Scenes-style caption
-("a large red circle to the left of ..."), not a description of what a person sees.
+The shipped captioners are trained on the Scenes world (1-4 coloured shapes, shaded,
+flat, outlined or hand-drawn, on plain or textured backgrounds) and the Flowers world
+(one flower, captioned "a red flower with a yellow stem"): one model captions both, so a
+flower drawn by the text-to-image generator comes back as a flower caption. Any other
+picture, a photo included, still gets a caption in those words ("a large red circle to
+the left of ..."), not a description of what a person sees; the out-of-world detector
+marks it (``CaptionResult.in_world`` False) so that no one has to take it at its word.
 
 Any image the safe loader reads is accepted (PIL, path, bytes, numpy; RGB, RGBA, L, P,
 CMYK, 16-bit; EXIF rotation honoured). Images above the pixel limit are refused before
@@ -32,10 +36,22 @@ from .world_check import load_world_detector
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
 MAX_BEAM = 16
-TRAINED_ON = (
-    "Trained on the Scenes world (1-3 coloured shapes on a plain background): "
-    "any other picture, a photo included, gets a Scenes-style caption."
-)
+WORLD_DESCRIPTIONS = {
+    "scenes": "the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn, on plain or textured backgrounds)",
+    "flowers": "the Flowers world (one flower: 'a red flower with a yellow stem')",
+}
+
+
+def trained_on_note(worlds: tuple[str, ...]) -> str:
+    """One sentence saying what a captioner trained on ``worlds`` (see :func:`trained_worlds`) knows, for the app."""
+    known = [WORLD_DESCRIPTIONS[w] for w in worlds if w in WORLD_DESCRIPTIONS]
+    if not known:
+        return "Trained on captioned photos (a Karpathy-format dataset)."
+    return (f"Trained on {' and '.join(known)}: any other picture, a photo included, is marked as out of its world "
+            "and still gets a caption in those words.")
+
+
+TRAINED_ON = trained_on_note(("scenes", "flowers"))  # the shipped captioners
 
 
 def trained_worlds(folder: str | Path) -> tuple[str, ...]:
@@ -138,6 +154,7 @@ class CaptionPipeline:
         worlds = trained_worlds(folder)
         # A captioner of real photos (Karpathy-format data) has no procedural world to check against.
         self.worlds = worlds if set(worlds) <= set(self.world_detector.config.worlds) else None
+        self.trained_on = trained_on_note(worlds)
 
     @torch.no_grad()
     def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:

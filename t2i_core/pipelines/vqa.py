@@ -3,7 +3,8 @@
 ``pipe(image, "what color is the circle?")`` returns a :class:`VQAResult`; a list of
 questions about one image returns a list of them. The shipped models (``attention``, the
 default, and ``baseline``, in ``checkpoints/vqa-<model>``) were trained on questions
-about the Scenes world (1-3 coloured shapes): any other picture gets a Scenes answer.
+about the Scenes world (1-4 coloured shapes in four drawing styles): any other picture still
+gets a Scenes answer, and the out-of-world detector marks it (``VQAResult.in_world`` False).
 
 Any image the safe loader reads is accepted (PIL, path, bytes, numpy; any mode); it is
 resized to the model's input size, as the training scenes were. The question may use
@@ -34,15 +35,19 @@ from .world_check import load_world_detector
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
 TRAINED_ON = (
-    "Trained on questions about the Scenes world (1-3 coloured shapes): colour, shape, count, "
-    "existence and position ('what is left of the triangle?'); any other picture gets a Scenes answer."
+    "Trained on questions about the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn): "
+    "colour, shape, count ('how many objects are there?'), existence, position ('what is left of the triangle?') "
+    "and things that are not there ('what colour is the star?' -> 'there is no star'); any other picture "
+    "is marked as out of its world and still gets a Scenes answer."
 )
 EXAMPLE_QUESTIONS = (
     "what color is the circle?",
     "what shape is the red object?",
+    "how many objects are there?",
     "how many squares are there?",
     "is there a blue star?",
     "what is left of the triangle?",
+    "what colour is the star?",
 )
 
 
