@@ -116,12 +116,11 @@ def test_train_caption_on_a_karpathy_dataset_end_to_end(karpathy_dataset, tmp_pa
 
 def test_early_stopping_skips_the_remaining_steps_and_exports_the_best(tmp_path, monkeypatch):
     """A model that cannot improve (learning rate 0) stops after `patience` evaluations."""
-    from t2i_core.models.captioning import CaptionerConfig
     from t2i_core.training import TrainConfig, train
     from t2i_core.training.caption_task import CaptionTask, CaptionTaskConfig
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
-    model = CaptionerConfig(encoder="small-cnn", image_size=32, cnn_width=8, embed_dim=8, hidden_dim=16, attention_dim=8, max_length=8)
+    model = _tiny_captioner(max_length=8)
     config = CaptionTaskConfig(train_size=16, val_size=4, learning_rate=0.0, patience=1, model=model)
     run = tmp_path / "run"
     train(CaptionTask(config, run), TrainConfig(output_dir=str(run), max_steps=5, batch_size=8, eval_every=1, log_every=1))
