@@ -147,14 +147,20 @@ class CaptionPipeline:
         if len(self.vocabulary) != self.model.config.vocab_size:
             raise ValueError(f"{folder}: vocabulary has {len(self.vocabulary)} words, the model {self.model.config.vocab_size}")
         self.name = self.model.config.kind
-        if self.model.config.encoder != "efficientnet-lite0":
-            raise ValueError(f"{folder}: the out-of-world detector reads efficientnet-lite0 features, not {self.model.config.encoder}")
-        self.world_detector = load_world_detector(device=self.device)
         # The worlds the captioner was trained on: the checkpoint says ("scenes", "flowers", or both joined by "+").
         worlds = trained_worlds(folder)
-        # A captioner of real photos (Karpathy-format data) has no procedural world to check against.
-        self.worlds = worlds if set(worlds) <= set(self.world_detector.config.worlds) else None
         self.trained_on = trained_on_note(worlds)
+        # A captioner of real photos (Karpathy-format data) has no procedural world to check against,
+        # so it needs no detector; one of the worlds does.
+        self.worlds = worlds if set(worlds) <= set(WORLD_DESCRIPTIONS) else None
+        self.world_detector = None
+        if self.worlds:
+            if self.model.config.encoder != "efficientnet-lite0":
+                raise ValueError(f"{folder}: the out-of-world detector reads efficientnet-lite0 features, not {self.model.config.encoder}")
+            self.world_detector = load_world_detector(device=self.device)
+            unknown = set(self.worlds) - set(self.world_detector.config.worlds)
+            if unknown:
+                raise ValueError(f"the out-of-world detector was not fitted on {sorted(unknown)}; refit it with `train world-detector`")
 
     @torch.no_grad()
     def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
