@@ -29,12 +29,14 @@ from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
+from ..models.image_encoders import build_image_encoder
 from ..models.world_detector import WorldVerdict
 from .images import load_rgb, to_tensor_batch
 from .world_check import load_world_detector
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
+DETECTOR_IMAGE_SIZE = 128  # the out-of-world detector was fitted on pictures resized to this (models/world_detector.py)
 MAX_BEAM = 16
 WORLD_DESCRIPTIONS = {
     "scenes": "the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn, on plain or textured backgrounds)",
@@ -153,14 +155,17 @@ class CaptionPipeline:
         # A captioner of real photos (Karpathy-format data) has no procedural world to check against,
         # so it needs no detector; one of the worlds does.
         self.worlds = worlds if set(worlds) <= set(WORLD_DESCRIPTIONS) else None
-        self.world_detector = None
+        self.world_detector, self.detector_encoder = None, None
         if self.worlds:
-            if self.model.config.encoder != "efficientnet-lite0":
-                raise ValueError(f"{folder}: the out-of-world detector reads efficientnet-lite0 features, not {self.model.config.encoder}")
             self.world_detector = load_world_detector(device=self.device)
             unknown = set(self.worlds) - set(self.world_detector.config.worlds)
             if unknown:
                 raise ValueError(f"the out-of-world detector was not fitted on {sorted(unknown)}; refit it with `train world-detector`")
+            config = self.model.config
+            if not (config.encoder == "efficientnet-lite0" and config.freeze_encoder and config.image_size == DETECTOR_IMAGE_SIZE):
+                # The detector reads the frozen EfficientNet-Lite0's grid of a 128-pixel picture; a captioner
+                # that sees the picture otherwise (small CNN, fine-tuned encoder) gets that grid computed apart.
+                self.detector_encoder = build_image_encoder("efficientnet-lite0").to(self.device).eval()
 
     @torch.no_grad()
     def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
@@ -179,7 +184,10 @@ class CaptionPipeline:
         rgb = _open(image, size)
         batch = to_tensor_batch([rgb], size).to(self.device)  # (1, 3, size, size) in [0, 1]
         features = self.model.encode(batch)  # (1, N, D)
-        verdict = self.world_detector.judge(features, worlds=self.worlds)[0] if self.worlds else WorldVerdict(True, float("nan"), "")
+        verdict = WorldVerdict(True, float("nan"), "")
+        if self.worlds:
+            grid = features if self.detector_encoder is None else self.detector_encoder(to_tensor_batch([rgb], DETECTOR_IMAGE_SIZE).to(self.device))
+            verdict = self.world_detector.judge(grid, worlds=self.worlds)[0]
         best = beam_search(
             self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,
             beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
