@@ -19,8 +19,9 @@ from ..models.world_detector import EncoderStatistics, WorldDetector
 
 # scikit-image's sample pictures that are photographs (of the world, the sky, cells, a
 # page), read offline from the wheel. Drawings and synthetic patterns (logo, colour wheel,
-# checkerboard, blobs, the phantom) are not photos and are left out.
-PHOTO_NAMES = ("astronaut", "brick", "camera", "cat", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
+# checkerboard, blobs, the phantom) are not photos and are left out; ``cat`` is the same
+# picture as ``chelsea``.
+PHOTO_NAMES = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
                "hubble_deep_field", "immunohistochemistry", "microaneurysms", "moon", "page", "retina", "rocket",
                "stereo_motorcycle", "text")
 

@@ -8,13 +8,19 @@ confident Scenes sentence. This detector says when that is happening.
 Method (Lee et al., 2018, "A Simple Unified Framework for Detecting Out-of-Distribution
 Samples and Adversarial Attacks", with one Gaussian per world instead of per class):
 
-1. **Features.** Per image, the mean and the standard deviation of each encoder channel
-   over the grid cells: (B, 224). The mean says what is there; the spread says how it is
-   laid out (a few flat shapes on a plain ground against the texture everywhere of a
-   photo). The encoder is frozen, so the detector depends on the worlds only, never on
+1. **Features.** Per image, the mean, standard deviation, maximum and minimum of each
+   encoder channel over the grid cells: (B, 448). The mean says what is there; the
+   spread, the peak and the floor say how it is laid out (a few strong, flat shapes on a
+   plain ground against the texture everywhere of a photo). Measured on 1500 + 500
+   pictures a world: mean and spread alone let a grey photo of a clock through (p-value
+   0.014 against a threshold of 0.01) and 1 of 18 whole photos in all; with the peak and
+   floor every photo and crop was out, and 99% of the test scenes and all held-out-style
+   scenes in. A k-nearest-neighbour distance (Sun et al., 2022) did worse (as few as 44%
+   of the photos out): Scenes backgrounds include faded photos, and the nearest
+   neighbours of a photo are then scenes on that photo. The encoder is frozen, so the detector depends on the worlds only, never on
    the heads trained on top, and one fit serves every model that shares the encoder.
 2. **One Gaussian per world** (Scenes, Flowers), fitted on that world's training split
-   with Ledoit-Wolf shrinkage (scikit-learn): 224 dimensions from a few thousand images
+   with Ledoit-Wolf shrinkage (scikit-learn): 448 dimensions from a few thousand images
    give a poorly conditioned sample covariance, and shrinkage keeps its inverse stable.
 3. **Score = an empirical p-value.** The squared Mahalanobis distance to each world is
    turned into the share of that world's *validation* images (not used in the fit) that
@@ -38,9 +44,9 @@ from .image_encoders import build_image_encoder
 
 
 def grid_statistics(grid: torch.Tensor) -> torch.Tensor:
-    """Encoder grid (B, N, C) -> per-channel mean and standard deviation over cells (B, 2C)."""
+    """Encoder grid (B, N, C) -> per-channel mean, standard deviation, maximum and minimum over cells (B, 4C)."""
     grid = grid.float()
-    return torch.cat([grid.mean(dim=1), grid.std(dim=1, unbiased=False)], dim=1)  # (B, 2C)
+    return torch.cat([grid.mean(dim=1), grid.std(dim=1, unbiased=False), grid.amax(dim=1), grid.amin(dim=1)], dim=1)  # (B, 4C)
 
 
 @dataclass
@@ -48,7 +54,7 @@ class WorldDetectorConfig:
     """What the detector was fitted on and where it draws the line."""
 
     worlds: tuple = ("scenes", "flowers")
-    feature_dim: int = 224  # 2 x the encoder's channels (mean and spread over the grid)
+    feature_dim: int = 448  # 4 x the encoder's channels (mean, spread, peak and floor over the grid)
     reference_size: int = 1000  # validation distances kept per world, sorted, for the p-value
     threshold: float = 0.01  # in world when at least this share of the world's own validation pictures is as far
     encoder: str = "efficientnet-lite0"
@@ -129,7 +135,7 @@ class WorldDetector(PretrainedModel):
 
 
 class EncoderStatistics:
-    """Pictures (uint8 (H, W, 3), any size) -> the detector's features (B, 224), batched.
+    """Pictures (uint8 (H, W, 3), any size) -> the detector's features (B, 448), batched.
 
     Each picture is first resized to ``image_size`` square with bicubic filtering, as the
     captioning and VQA pipelines do before their encoder, so the detector sees what the
@@ -154,5 +160,5 @@ class EncoderStatistics:
         for start in range(0, len(images), self.batch_size):
             batch = np.stack([self._resized(im) for im in images[start : start + self.batch_size]])  # (B, S, S, 3)
             tensors = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div(255.0)  # (B, 3, S, S) in [0, 1]
-            out.append(grid_statistics(self.encoder(tensors.to(self.device))).cpu())  # (B, 224)
-        return torch.cat(out) if out else torch.zeros(0, 224)
+            out.append(grid_statistics(self.encoder(tensors.to(self.device))).cpu())  # (B, 448)
+        return torch.cat(out) if out else torch.zeros(0, 448)
