@@ -72,6 +72,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--attribute-reader", action="store_true",
                      help="projected: the attribute heads read the frozen features through their own reader, trained on real images only, "
                           "instead of the adversarial head features")
+    gan.add_argument("--reconstruction-weight", type=float, default=0.0,
+                     help="projected: BicycleGAN's cVAE term, L1 of real flowers redrawn from the noise a latent encoder "
+                          "reads off them (against one flower per prompt); 0 turns it off (default 0)")
     gan.add_argument("--mode-seeking-weight", type=float, default=0.0,
                      help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
     gan.set_defaults(func=run_text2image)
@@ -155,7 +158,8 @@ def run_text2image(args: argparse.Namespace) -> int:
     output = args.output.format(encoder=args.encoder)
     task_config = recipe_config(args.discriminator, width=args.width, auxiliary_weight=args.auxiliary_weight, projection=args.projection,
                                 text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
-                                attribute_reader=args.attribute_reader, mode_seeking_weight=args.mode_seeking_weight)
+                                attribute_reader=args.attribute_reader, reconstruction_weight=args.reconstruction_weight,
+                                mode_seeking_weight=args.mode_seeking_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:
