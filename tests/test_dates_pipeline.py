@@ -1,5 +1,6 @@
 """The shipped date translators through ``load_pipeline("dates")`` and the CLI, with a smoke evaluation."""
 
+import datetime
 import json
 
 import numpy as np
@@ -8,12 +9,13 @@ import torch
 
 import t2i_core
 from t2i_core.cli import main
-from t2i_core.data.characters import load_vocabularies
-from t2i_core.data.dates import DatesWorld
+from t2i_core.data.characters import CharacterVocabulary, load_vocabularies
+from t2i_core.data.dates import FORMATS, HELDOUT_FORMAT_NAMES, DatesWorld
 from t2i_core.evaluation.dates import evaluate_on_dates, exact_match, is_calendar_date
 from t2i_core.models.attention import SCORES
-from t2i_core.models.date_translator import DateTranslator
+from t2i_core.models.date_translator import DateTranslator, DateTranslatorConfig
 from t2i_core.pipelines.dates import CHECKPOINTS, DEFAULT_SCORE, shipped_scores
+from t2i_core.training.dates_task import target_vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,32 @@ def test_smoke_evaluation_of_every_shipped_translator():
         report = evaluate_on_dates(model, *load_vocabularies(folder), size=200, seed=7)
         assert report["test"]["exact_match"] >= 0.98, (score, report["test"])
         assert report["heldout-formats"]["exact_match"] >= 0.80, (score, report["heldout-formats"])
+
+
+def test_the_evaluation_reports_every_format_on_its_own_with_its_count_and_errors():
+    """Month-first dashes, compact forms and each held-out layout are measured separately (an untrained model)."""
+    torch.manual_seed(0)
+    source = CharacterVocabulary.build(s.text for s in DatesWorld("train", size=2000).samples())
+    config = DateTranslatorConfig(source_vocab_size=len(source), target_vocab_size=len(target_vocabulary()),
+                                  embedding_dim=8, encoder_hidden=8, decoder_hidden=16, attention_dim=8)
+    report = evaluate_on_dates(DateTranslator(config), source, target_vocabulary(), size=400, seed=1)
+    heldout, test = report["heldout-formats"], report["test"]
+    assert set(heldout["per_format"]) == set(heldout["per_format_dates"]) == set(HELDOUT_FORMAT_NAMES)
+    assert sum(heldout["per_format_dates"].values()) == heldout["dates"] == 400
+    assert {"mm-dd-yyyy", "m-d-yyyy", "mm.dd.yyyy", "ddMONyyyy", "yyyyMONdd", "ddmonyyyy (lower)"} <= set(test["per_format"])
+    for split in (heldout, test):
+        for name, errors in split["wrong_examples_per_format"].items():
+            assert split["per_format"][name] < 1.0 and 1 <= len(errors) <= 2
+            assert all(e["predicted"] != e["expected"] for e in errors)
+
+
+def test_every_shipped_translator_knows_every_character_of_every_format():
+    """New formats must not reach the model as ``<unk>``: month abbreviations in every case, digits, / . -."""
+    days = [datetime.date(1969, 1, 1) + datetime.timedelta(days=61 * i) for i in range(600)]
+    texts = "".join(f.render(d) for f in FORMATS for d in days)
+    for score in shipped_scores():
+        source, _ = load_vocabularies(CHECKPOINTS / score)
+        assert not source.unknown(texts), score
 
 
 def test_cli_translates_a_date_as_json(capsys):

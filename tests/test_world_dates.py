@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import torch
 from PIL import Image
 
 from t2i_core.data import load_world
+from t2i_core.data.characters import CharacterVocabulary
 from t2i_core.data.dates import (
     FORMATS,
     FORMATS_BY_NAME,
@@ -22,7 +23,16 @@ from t2i_core.data.dates import (
 )
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-N_SAMPLES = 3000  # enough to see every format ~100 times, small enough to stay fast
+MONTH_ABBREVIATIONS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+N_SAMPLES = 3000  # enough to see every format ~90 times, small enough to stay fast
+
+# Day and month in either order, then a two- or four-digit year: 10-17-2008, 3.4.21, 17/10/08.
+DAY_AND_MONTH = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
+# A four-digit year first: 2020-03-03, 2020/3/4, 20200303.
+YEAR_FIRST = re.compile(r"(\d{4})([/.-]?)(\d{1,2})\2(\d{1,2})")
+# Compact, the month as a three-letter word in any case: 22JAN2016, 2016JAN22, 2016-JAN-22.
+COMPACT_DAY_FIRST = re.compile(r"(\d{2})([A-Za-z]{3})(\d{4})")
+COMPACT_YEAR_FIRST = re.compile(r"(\d{4})(-?)([A-Za-z]{3})\2(\d{2})")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +47,33 @@ def heldout_samples() -> list[DateSample]:
 
 def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+", text)
+
+
+def read_by_the_rule(text: str) -> date | None:
+    """The date a reader who knows only the ambiguity rule sees in a numeric or compact ``text``.
+
+    Written from the rule, not from the formats: a leading number above 12 is the day, a
+    second number above 12 is the day, and when both are 12 or less slashes are month-first
+    and dots and dashes day-first. None for text of another shape (month names, weekdays).
+    """
+    if m := DAY_AND_MONTH.fullmatch(text):
+        first, separator, second, year = int(m[1]), m[2], int(m[3]), m[4]
+        if first > 12:
+            day, month = first, second
+        elif second > 12:
+            month, day = first, second
+        elif separator == "/":
+            month, day = first, second
+        else:
+            day, month = first, second
+        return date(int(year) if len(year) == 4 else parse_two_digit_year(int(year)), month, day)
+    if m := YEAR_FIRST.fullmatch(text):
+        return date(int(m[1]), int(m[3]), int(m[4]))
+    if m := COMPACT_DAY_FIRST.fullmatch(text):
+        return date(int(m[3]), MONTH_ABBREVIATIONS.index(m[2].lower()) + 1, int(m[1]))
+    if m := COMPACT_YEAR_FIRST.fullmatch(text):
+        return date(int(m[1]), MONTH_ABBREVIATIONS.index(m[3].lower()) + 1, int(m[4]))
+    return None
 
 
 # ------------------------------------------------------------------ determinism
@@ -111,14 +148,73 @@ def test_day_first_slash_dates_only_appear_with_days_over_12(train_samples):
         assert int(_numbers(s.text)[0]) == s.date.day
 
 
-def test_dot_and_dash_numeric_dates_are_day_first(train_samples):
-    checked = 0
-    for s in train_samples:
-        if re.fullmatch(r"\d{1,2}[.-]\d{1,2}[.-]\d{2,4}", s.text):
-            first, second, _ = (int(n) for n in _numbers(s.text))
-            assert (first, second) == (s.date.day, s.date.month), (s.text, s.iso)
-            checked += 1
-    assert checked > 50
+def test_ambiguous_dot_and_dash_dates_are_day_first(train_samples):
+    ambiguous = [s for s in train_samples if re.fullmatch(r"\d{1,2}[.-]\d{1,2}[.-]\d{2,4}", s.text)
+                 and all(int(n) <= 12 for n in _numbers(s.text)[:2])]
+    assert len(ambiguous) > 20
+    for s in ambiguous:
+        first, second, _ = (int(n) for n in _numbers(s.text))
+        assert (first, second) == (s.date.day, s.date.month), (s.text, s.iso)
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test", "heldout-formats"])
+def test_every_numeric_and_compact_date_of_every_split_reads_back_by_the_rule(split):
+    samples = list(DatesWorld(split, size=2000, seed=3).samples())
+    read = [(s, read_by_the_rule(s.text)) for s in samples]
+    read = [(s, d) for s, d in read if d is not None]
+    assert len(read) > 500  # numeric and compact formats are more than a third of every split
+    for s, d in read:
+        assert d.isoformat() == s.iso, (s.format, s.text, s.iso)
+    # Both readings that need the "above 12" part of the rule occur: a day above 12 first
+    # with slashes, and second with dots or dashes (10-17-2008, 4.17.08).
+    day_and_month = [DAY_AND_MONTH.fullmatch(s.text) for s, _ in read]
+    pairs = {(m[2], int(m[1]) > 12, int(m[3]) > 12) for m in day_and_month if m}
+    if split != "heldout-formats":  # the held-out split has one day-and-month format, m.d.yy
+        assert ("/", True, False) in pairs and ("-", False, True) in pairs and (".", False, True) in pairs
+
+
+def test_the_rule_reader_reads_the_issue_examples():
+    assert read_by_the_rule("10-17-2008") == date(2008, 10, 17)
+    assert read_by_the_rule("17-10-2008") == date(2008, 10, 17)
+    assert read_by_the_rule("03-04-2021") == date(2021, 4, 3)
+    assert read_by_the_rule("03/04/2021") == date(2021, 3, 4)
+    assert read_by_the_rule("22JAN2016") == read_by_the_rule("2016JAN22") == date(2016, 1, 22)
+
+
+def test_month_first_dash_and_dot_formats_exist_and_only_show_days_over_12(train_samples):
+    month_first = [s for s in train_samples if FORMATS_BY_NAME[s.format].separator in (".", "-")
+                   and s.attributes["order"] == "month-first"]
+    assert {s.format for s in month_first} == {"mm-dd-yyyy", "m-d-yyyy", "mm.dd.yyyy"}
+    for s in month_first:
+        assert s.date.day > 12, (s.text, s.iso)
+        assert [int(n) for n in _numbers(s.text)[:2]] == [s.date.month, s.date.day]
+    assert FORMATS_BY_NAME["mm-dd-yyyy"].render(date(2008, 10, 17)) == "10-17-2008"
+
+
+def test_formats_against_their_separators_convention_only_allow_days_over_12():
+    against = {f.name for f in FORMATS if f.against_convention}
+    assert against == {"dd/mm/yyyy", "dd/mm/yy", "mm-dd-yyyy", "m-d-yyyy", "mm.dd.yyyy", "m.d.yy"}
+    for f in FORMATS:
+        assert f.allows(date(2008, 10, 17))
+        # 5 October: 10/05 would be read month-first, 05-10 and 05.10 day-first.
+        assert f.allows(date(2008, 10, 5)) == (f.name not in against), f.name
+
+
+def test_compact_forms_write_the_month_as_an_abbreviation_without_separators():
+    def render(name: str, d: date) -> str:
+        return FORMATS_BY_NAME[name].render(d)
+
+    assert render("ddMONyyyy", date(2016, 1, 22)) == "22JAN2016"
+    assert render("yyyyMONdd", date(2016, 1, 22)) == "2016JAN22"
+    assert render("ddmonyyyy (lower)", date(2016, 1, 22)) == "22jan2016"
+    assert render("ddMONyyyy", date(2016, 9, 2)) == "02SEP2016"  # the day is always two digits
+    assert render("yyyyMONdd", date(1999, 5, 1)) == "1999MAY01"
+    # Held out: title case, and a year-first layout with dashes around the month word.
+    assert render("ddmonyyyy", date(2016, 1, 22)) == "22Jan2016"
+    assert render("yyyy-MON-dd", date(2016, 1, 22)) == "2016-JAN-22"
+    assert render("m.d.yy", date(2008, 4, 17)) == "4.17.08"
+    for month in range(1, 13):  # every month's abbreviation is three letters (no "Sept")
+        assert len(render("ddMONyyyy", date(2016, month, 22))) == 9
 
 
 def test_year_first_dates_lead_with_a_four_digit_year(train_samples):
@@ -151,9 +247,9 @@ def test_at_least_20_formats_with_both_numeric_orders():
     assert len(seen) >= 20
     orders = {f.order for f in seen}
     assert {"day-first", "month-first", "year-first", "textual"} <= orders
-    # Both numeric orders with both slashes and other separators, so neither is a shortcut.
+    # Both numeric orders with every separator, so no separator is a shortcut to the order.
     assert {f.separator for f in seen if f.order == "day-first"} >= {"/", ".", "-"}
-    assert {f.separator for f in seen if f.order == "month-first"} >= {"/"}
+    assert {f.separator for f in seen if f.order == "month-first"} >= {"/", ".", "-"}
 
 
 def test_required_example_shapes_exist():
@@ -182,6 +278,11 @@ def test_required_example_shapes_exist():
     assert render("d.m.yy", date(2021, 4, 3)) == "3.4.21"
     assert render("weekday the dth of month yyyy", date(2020, 3, 3)) == "Tuesday the 3rd of March 2020"
     assert render("d MONTH yyyy", date(2020, 3, 3)) == "3 MARCH 2020"
+    assert render("mm-dd-yyyy", date(2008, 10, 17)) == "10-17-2008"
+    assert render("m-d-yyyy", date(2008, 4, 17)) == "4-17-2008"
+    assert render("mm.dd.yyyy", date(2008, 10, 17)) == "10.17.2008"
+    assert render("ddMONyyyy", date(2016, 1, 22)) == "22JAN2016"
+    assert render("yyyyMONdd", date(2016, 1, 22)) == "2016JAN22"
 
 
 def test_ordinals_use_st_nd_rd_and_th_for_the_teens():
@@ -191,7 +292,10 @@ def test_ordinals_use_st_nd_rd_and_th_for_the_teens():
 
 def test_heldout_formats_never_appear_in_train_val_test(train_samples, heldout_samples):
     heldout = set(heldout_format_names())
-    assert 3 <= len(heldout) <= 4 and heldout == set(HELDOUT_FORMAT_NAMES)
+    assert heldout == set(HELDOUT_FORMAT_NAMES) == {
+        "wkd d month yyyy", "dth month yyyy", "MONTH d, yyyy", "yyyy/m/d",  # the first four
+        "ddmonyyyy", "yyyy-MON-dd", "m.d.yy",  # compact forms and month-first dots, recombined
+    }
     seen_samples = train_samples + list(DatesWorld("val", size=1000).samples()) + list(DatesWorld("test", size=1000).samples())
     assert not heldout & {s.format for s in seen_samples}
     # Every seen format does show up, so "never" above is not an accident of a tiny sample.
@@ -205,6 +309,18 @@ def test_heldout_samples_follow_the_same_rules(heldout_samples):
         assert date.fromisoformat(s.iso) == s.date
         assert s.text == FORMATS_BY_NAME[s.format].render(s.date)
         assert 1900 <= s.date.year <= 2099
+        if s.format == "m.d.yy":
+            assert s.date.day > 12 and 1969 <= s.date.year <= 2068
+
+
+def test_seen_formats_teach_every_character_the_heldout_formats_write():
+    """A translator's source vocabulary is built from training text: held-out dates must not hit ``<unk>``."""
+    days = [date(1900, 1, 1) + timedelta(days=73 * i) for i in range(1000)]  # every month, every weekday
+    days += [date(2016, month, 22) for month in range(1, 13)]
+    seen = CharacterVocabulary.build(f.render(d) for f in FORMATS if not f.heldout for d in days)
+    for f in FORMATS:
+        if f.heldout:
+            assert not seen.unknown("".join(f.render(d) for d in days)), f.name
 
 
 def test_describe_lists_formats_rules_and_span():

@@ -2,31 +2,50 @@
 
 Each sample picks one of the named formats in :data:`FORMATS`, draws a date the format
 may show, and writes it the way a person would: ``"Tuesday, March 3, 2020"``,
-``"3/4/21"``, ``"the 1st of may 1999"``. The target is always the ISO date. Each format
-is a pure function of the date, and the rules below make every string read back to one
-date, so a model (e.g. Bahdanau attention) can learn an unambiguous mapping.
+``"3/4/21"``, ``"22JAN2016"``, ``"the 1st of may 1999"``. The target is always the ISO
+date. Each format is a pure function of the date, and the rules below make every string
+read back to one date, so a model (e.g. Bahdanau attention) can learn an unambiguous
+mapping.
 
 Rules the data follows:
 
-- **Ambiguity.** With slashes, a numeric date whose two leading numbers are both 12 or
-  less is month-first (US): ``03/04/2021`` is 4 March 2021. Day-first slash formats
-  (``17/10/2008``, ``17/10/08``) are only generated when the day is greater than 12, so
-  they never contradict that reading. Dot- and dash-separated numeric dates
-  (``17.10.2008``, ``3.4.21``, ``17-10-2008``) are day-first always. Year-first formats
+- **Ambiguity.** In a numeric date that starts with the day and the month, whichever of
+  the two leading numbers is above 12 can only be the day, so it fixes the order whatever
+  the separator: ``17-10-2008`` is day-first and ``10-17-2008`` month-first. Only when both leading
+  numbers are 12 or less does the separator's convention decide
+  (:data:`SEPARATOR_CONVENTION`): slashes are month-first (US, ``03/04/2021`` is 4 March
+  2021), dots and dashes day-first (``03.04.2021`` and ``03-04-2021`` are 3 April 2021).
+  A format whose order goes against its separator's convention (day-first with slashes:
+  ``17/10/2008``; month-first with dots or dashes: ``10.17.2008``, ``10-17-2008``,
+  ``4-17-2008``) is therefore only generated when the day is greater than 12
+  (:meth:`DateFormat.allows`), so no sample contradicts the reading. Year-first formats
   (``2020.12.31``, ``2020/12/31``, ``20200303``) always write four-digit years, so a
-  leading four-digit number is a year and they are unambiguous.
+  leading four-digit number is a year and they are unambiguous. Compact forms with the
+  month as a word (``22JAN2016``, ``2016JAN22``) are unambiguous too: the word is the
+  month, and the four-digit number the year.
 - **Two-digit years** follow the POSIX / Python ``strptime`` pivot: 00-68 mean 2000-2068,
   69-99 mean 1969-1999 (:func:`parse_two_digit_year`). Formats with two-digit years are
   only generated for dates from 1969-01-01 to 2068-12-31.
 - **Weekday names**, where a format has one, are the true weekday of the date (CLDR
   patterns through Babel compute them).
 - **Year span.** Four-digit-year formats draw dates uniformly by day from 1900-01-01 to
-  2099-12-31 (day-first slash formats: uniformly among the days after the 12th).
+  2099-12-31 (formats against their separator's convention: uniformly among the days
+  after the 12th).
 
 Splits: ``train``, ``val`` and ``test`` draw uniformly from the seen formats;
 ``heldout-formats`` draws only from :data:`HELDOUT_FORMAT_NAMES`, which recombine pieces
-the seen formats teach (``"Tue 3 March 2020"``, ``"3rd March 2020"``, ``"MARCH 3, 2020"``,
-``"2020/3/4"``) to test whether a translator generalises to new layouts.
+the seen formats teach, to test whether a translator generalises to new layouts:
+
+- ``"Tue 3 March 2020"``, ``"3rd March 2020"``, ``"MARCH 3, 2020"``, ``"2020/3/4"``: new
+  layouts of weekdays, ordinals, upper case and unpadded year-first numbers.
+- ``"22Jan2016"`` (``ddmonyyyy``): the compact layout of ``22JAN2016`` and ``22jan2016``
+  with the title-case abbreviation of ``3 Mar 2020``; only the letter case is new.
+- ``"2016-JAN-22"`` (``yyyy-MON-dd``): a year-first order with dashes (``2020-03-03``)
+  around an upper-case month word (``2016JAN22``); seen formats never put a word between
+  a leading year and the day.
+- ``"4.17.08"`` (``m.d.yy``, day > 12 only): the month-first order of ``10.17.2008`` and
+  ``4-17-2008`` with the unpadded two-digit-year layout of ``3.4.21``; it measures whether
+  "a number above 12 is the day" was learned as a rule rather than per format.
 """
 
 from __future__ import annotations
@@ -46,19 +65,25 @@ _ENGLISH = Locale.parse("en")  # parsed once: format_date re-parses a locale str
 FOUR_DIGIT_YEAR_SPAN = (date(1900, 1, 1), date(2099, 12, 31))
 TWO_DIGIT_YEAR_SPAN = (date(1969, 1, 1), date(2068, 12, 31))
 
+# How a numeric date whose two leading numbers are both 12 or less is read, per separator.
+SEPARATOR_CONVENTION = {"/": "month-first", ".": "day-first", "-": "day-first"}
+
 AMBIGUITY_RULE = (
-    "With slashes, a numeric date whose two leading numbers are both 12 or less is read "
-    "month-first (US); day-first slash dates are only written when the day is greater than 12. "
-    "Dot- and dash-separated numeric dates are day-first always; year-first dates use "
-    "four-digit years and are unambiguous."
+    "In a numeric date that starts with the day and the month, whichever of the two leading "
+    "numbers is above 12 is the day, whatever the separator (17-10-2008 and 10-17-2008 are both 17 October 2008). Only when "
+    "both leading numbers are 12 or less does the separator decide: slashes are read month-first "
+    "(US), dots and dashes day-first. Formats whose order goes against their separator "
+    "(day-first with slashes, month-first with dots or dashes) are only written when the day is "
+    "greater than 12. Year-first dates use four-digit years, and compact dates name the month "
+    "with a word (22JAN2016), so both are unambiguous."
 )
 TWO_DIGIT_YEAR_RULE = (
     "Two-digit years follow the POSIX/Python strptime pivot: 00-68 are 2000-2068 and 69-99 are "
     "1969-1999; formats with two-digit years only show dates from 1969 to 2068."
 )
 
-# Day > 12 (day-first slash formats can show it), a one-digit month (padding shows), and a
-# year inside the two-digit-year span, so every format can show it.
+# Day > 12 (formats against their separator's convention can show it), a one-digit month
+# (padding shows), and a year inside the two-digit-year span, so every format can show it.
 EXAMPLE_DATE = date(2008, 4, 17)
 
 
@@ -107,7 +132,7 @@ class DateFormat:
         two_digit_year: whether the year is written with two digits (then dates are drawn
             from :data:`TWO_DIGIT_YEAR_SPAN`).
         separator: the character between numeric parts (``"/"``, ``"."``, ``"-"``, ``""``),
-            or None for textual formats.
+            or None for textual formats (compact ones like ``22JAN2016`` included).
         heldout: whether the format only appears in the ``heldout-formats`` split.
     """
 
@@ -123,13 +148,26 @@ class DateFormat:
         """The first and last date (inclusive) this format is drawn from."""
         return TWO_DIGIT_YEAR_SPAN if self.two_digit_year else FOUR_DIGIT_YEAR_SPAN
 
+    @property
+    def against_convention(self) -> bool:
+        """Whether the order is day-first or month-first and not the one its separator implies.
+
+        ``dd/mm/yyyy``, ``mm-dd-yyyy`` and ``mm.dd.yyyy`` are; ``mm/dd/yyyy``, ``dd-mm-yyyy``,
+        year-first and textual formats are not (see :data:`SEPARATOR_CONVENTION`).
+        """
+        if self.order not in ("day-first", "month-first"):
+            return False
+        return self.order != SEPARATOR_CONVENTION[self.separator]
+
     def allows(self, d: date) -> bool:
         """Whether this format may show ``d`` without breaking the ambiguity rule."""
         first, last = self.span
         if not first <= d <= last:
             return False
-        if self.separator == "/" and self.order == "day-first":
-            return d.day > 12  # otherwise "05/04/2021" would be read month-first
+        if self.against_convention:
+            # Only a day above 12 overrides the separator: "05/04/2021" would be read
+            # month-first, "04-05-2021" day-first.
+            return d.day > 12
         return True
 
     @property
@@ -176,15 +214,25 @@ FORMATS: tuple[DateFormat, ...] = (
     _numeric("d.m.yyyy", "d.M.yyyy", "day-first", "."),  # 3.4.2021
     _numeric("d.m.yy", "d.M.yy", "day-first", "."),  # 3.4.21
     _numeric("dd-mm-yyyy", "dd-MM-yyyy", "day-first", "-"),  # 17-10-2008
+    _numeric("mm-dd-yyyy", "MM-dd-yyyy", "month-first", "-"),  # 10-17-2008, day > 12 only
+    _numeric("m-d-yyyy", "M-d-yyyy", "month-first", "-"),  # 4-17-2008, day > 12 only
+    _numeric("mm.dd.yyyy", "MM.dd.yyyy", "month-first", "."),  # 10.17.2008, day > 12 only
     _numeric("yyyy-mm-dd", "yyyy-MM-dd", "year-first", "-"),  # 2020-03-03
     _numeric("yyyy.mm.dd", "yyyy.MM.dd", "year-first", "."),  # 2020.12.31
     _numeric("yyyy/mm/dd", "yyyy/MM/dd", "year-first", "/"),  # 2020/12/31
     _numeric("yyyymmdd", "yyyyMMdd", "year-first", ""),  # 20200303
+    # Compact: no separators, the month as an abbreviation (military, airline and SAS style).
+    _textual("ddMONyyyy", _cldr("ddMMMy", "upper")),  # 22JAN2016
+    _textual("yyyyMONdd", _cldr("yMMMdd", "upper")),  # 2016JAN22
+    _textual("ddmonyyyy (lower)", _cldr("ddMMMy", "lower")),  # 22jan2016
     # Held out: new layouts of pieces the seen formats teach.
     _textual("wkd d month yyyy", _cldr("EEE d MMMM y"), heldout=True),  # Tue 3 March 2020
     _textual("dth month yyyy", lambda d: f"{ordinal(d.day)} {_month(d)} {d.year}", heldout=True),  # 3rd March 2020
     _textual("MONTH d, yyyy", _cldr("MMMM d, y", "upper"), heldout=True),  # MARCH 3, 2020
     _numeric("yyyy/m/d", "yyyy/M/d", "year-first", "/", heldout=True),  # 2020/3/4
+    _textual("ddmonyyyy", _cldr("ddMMMy"), heldout=True),  # 22Jan2016
+    _textual("yyyy-MON-dd", _cldr("y-MMM-dd", "upper"), heldout=True),  # 2016-JAN-22
+    _numeric("m.d.yy", "M.d.yy", "month-first", ".", heldout=True),  # 4.17.08, day > 12 only
 )
 
 FORMATS_BY_NAME: dict[str, DateFormat] = {f.name: f for f in FORMATS}
@@ -233,8 +281,8 @@ class DatesWorld(World):
         fmt = self.formats[int(rng.integers(len(self.formats)))]
         first, last = fmt.span
         n_days = (last - first).days + 1
-        # Rejection keeps the draw uniform over the days the format allows (only day-first
-        # slash formats reject, about 40% of draws).
+        # Rejection keeps the draw uniform over the days the format allows (only formats
+        # against their separator's convention reject, about 40% of draws).
         while True:
             day = first + timedelta(days=int(rng.integers(n_days)))
             if fmt.allows(day):

@@ -3,7 +3,10 @@
 ``exact_match`` counts a date right only when all 10 characters are. ``evaluate_on_dates``
 reports it on the ``test`` split (seen formats) and on ``heldout-formats`` (layouts never
 seen in training), overall and per format, with the share of outputs that are real
-calendar dates.
+calendar dates. The per-format figures are what measure single kinds of date on their own:
+month-first dates with dots or dashes (``mm-dd-yyyy``: ``10-17-2008``), compact ones
+(``ddMONyyyy``: ``22JAN2016``) and each held-out layout; each format's count and first
+errors come with it, since one format is only a few hundred dates of a split.
 """
 
 from __future__ import annotations
@@ -86,6 +89,12 @@ def evaluate_on_dates(
     """Exact match per split (and per format within it) of greedy translations.
 
     ``size`` dates per split (default: the whole split: 5000 test, 2000 held-out).
+
+    Returns ``{split: {...}}`` with ``dates``, ``exact_match``, ``calendar_dates`` (the share
+    of outputs that are real days), ``per_format`` (format name -> exact match),
+    ``per_format_dates`` (format name -> number of dates), ``wrong_examples`` (the first 5
+    errors) and ``wrong_examples_per_format`` (format name -> its first 2 errors; formats
+    without errors are left out).
     """
     report = {}
     for split in splits:
@@ -94,14 +103,21 @@ def evaluate_on_dates(
         outputs = translate_texts(model, source_vocabulary, target_vocabulary, [s.text for s in samples])
         predicted = [iso for iso, _, _ in outputs]
         by_format = defaultdict(list)
+        wrong_by_format = defaultdict(list)
+        wrong = []
         for s, p in zip(samples, predicted):
             by_format[s.format].append(p == s.iso)
-        wrong = [{"text": s.text, "expected": s.iso, "predicted": p} for s, p in zip(samples, predicted) if p != s.iso]
+            if p != s.iso:
+                error = {"text": s.text, "expected": s.iso, "predicted": p}
+                wrong.append(error)
+                wrong_by_format[s.format].append(error)
         report[split] = {
             "dates": len(samples),
             "exact_match": exact_match(predicted, [s.iso for s in samples]),
             "calendar_dates": float(np.mean([is_calendar_date(p) for p in predicted])),
             "per_format": {name: float(np.mean(v)) for name, v in sorted(by_format.items())},
+            "per_format_dates": {name: len(v) for name, v in sorted(by_format.items())},
             "wrong_examples": wrong[:5],
+            "wrong_examples_per_format": {name: v[:2] for name, v in sorted(wrong_by_format.items())},
         }
     return report

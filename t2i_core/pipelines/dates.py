@@ -3,7 +3,12 @@
 ``pipe("5 April 09")`` returns a :class:`DateResult`; ``pipe([...])`` a list of them. The
 shipped translators (one per attention score function, in ``checkpoints/dates/<score>``)
 were trained on the Dates world: English month and weekday names, numeric dates with
-``/``, ``.`` or ``-``, two-digit years read by the strptime pivot (00-68 -> 2000s).
+``/``, ``.`` or ``-``, compact dates like ``22JAN2016`` and ``2016JAN22``, two-digit years
+read by the strptime pivot (00-68 -> 2000s). Numeric dates follow the world's ambiguity
+rule (:data:`t2i_core.data.dates.AMBIGUITY_RULE`): of the two leading numbers, one above
+12 is the day whatever the separator (``10-17-2008`` is 17 October); when both could be
+the month, slashes are read month-first and dots and dashes day-first. The pipeline
+applies no rule of its own: the model learned the rule from the data.
 
 What is not a date is answered, not crashed on: the result has ``valid == False`` and a
 ``reason`` when the input is empty, has no digit (every written date has its year in
@@ -35,8 +40,10 @@ DEFAULT_SCORE = "dot"
 MIN_CONFIDENCE = 0.5
 TRAINED_ON = (
     "Trained on the Dates world: English month and weekday names, numeric dates with / . or -, "
-    "two-digit years read by the strptime pivot (00-68 are 2000-2068, 69-99 are 1969-1999); "
-    "numbers with slashes are read month-first when both could be the month."
+    "compact dates like 22JAN2016 and 2016JAN22, two-digit years read by the strptime pivot "
+    "(00-68 are 2000-2068, 69-99 are 1969-1999); a number above 12 is the day whatever the "
+    "separator (10-17-2008 is 17 October), and when both numbers could be the month, slashes "
+    "are read month-first, dots and dashes day-first."
 )
 
 
