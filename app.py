@@ -355,7 +355,7 @@ def round_trip_tab() -> None:
 
 
 DATE_TRANSLATORS = _load_shipped("dates", "score", shipped_date_scores())
-DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "the 1st of may 1999", "2020.12.31", "Sat 1 Jan 2000"]
+DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "10-17-2008", "22JAN2016", "the 1st of may 1999", "2020.12.31", "Sat 1 Jan 2000"]
 
 
 def attention_figure(result):

@@ -136,17 +136,44 @@ def test_the_loop_wraps_only_what_an_optimizer_updates():
     assert optimized_modules({"generator": generator, "ema": ema}, optimizers) == ["generator"]
 
 
+def test_the_cvae_term_redraws_real_flowers_from_encoded_noise_and_stays_out_of_the_export(tmp_path, monkeypatch):
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, interpolation_share=0.5, reconstruction_weight=10.0,
+                                  model={"generator_width": 8, "discriminator_width": 8, "text_affine": True})
+    task = Text2ImageTask(config, classifier_path=None)
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=30, batch_size=16, log_every=5, eval_every=30, save_every=30))
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    redrawn = [r["reconstruction"] for r in records if "reconstruction" in r]
+    assert len(redrawn) >= 5 and redrawn[-1] < redrawn[0]  # the generator learns to redraw real flowers
+    assert all(r["latent_kl"] >= 0 for r in records if "latent_kl" in r)
+    # The encoder learns with the generator's optimizer, is saved for resuming, and is not exported.
+    in_optimizer = {id(p) for group in task.g_optimizer.param_groups for p in group["params"]}
+    assert all(id(p) in in_optimizer for p in task.latent_encoder.parameters())
+    from safetensors import safe_open
+
+    with safe_open(str(run_dir / "last" / "training_state.safetensors"), "pt") as state:
+        assert any("latent_encoder" in key for key in state.keys())
+    Text2ImageGenerator.from_pretrained(run_dir / "final")  # strict: no extra keys
+    with pytest.raises(ValueError, match="projected"):
+        Text2ImageTask(Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, reconstruction_weight=1.0, discriminator="classic"),
+                       classifier_path=None)
+
+
 TORCHRUN_SCRIPT = '''
 import hashlib, json, os, sys, torch
 sys.path.insert(0, {root!r})
 from t2i_core.training import TrainConfig, train
 from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
-config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5,
+config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5, reconstruction_weight=1.0,
                               model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
 task = Text2ImageTask(config, classifier_path=None)
 train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
 digest = {{name: hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in module.parameters())).hexdigest()
-          for name, module in (("generator", task.generator), ("discriminator", task.discriminator), ("ema", task.ema))}}
+          for name, module in (("generator", task.generator), ("discriminator", task.discriminator), ("ema", task.ema),
+                                       ("latent_encoder", task.latent_encoder))}}
 with open(os.path.join({results!r}, "rank-" + os.environ["RANK"] + ".json"), "w") as f:
     json.dump(digest, f)
 '''
@@ -165,7 +192,7 @@ def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_
     )
     assert result.returncode == 0, result.stderr[-3000:]
     digests = [json.loads(f.read_text()) for f in sorted(results.glob("rank-*.json"))]
-    assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator and EMA identical
+    assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator, EMA and latent encoder identical
     run = tmp_path / "run"
     assert json.loads((run / "run_config.json").read_text())["world_size"] == 2
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "finished" in line] == [4]

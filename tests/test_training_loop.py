@@ -196,3 +196,16 @@ def test_shipping_a_resumed_run_records_every_session_its_machine_and_every_eval
     assert all(s["machine"].startswith("cpu: ") and "process" in s["machine"] for s in summary["sessions"])
     assert [e["step"] for e in summary["evaluations"]] == [1, 10, 20, 30] and summary["steps"] == 30
     assert json.loads((shipped / "slope.json").read_text())["slope"] == summary["evaluations"][-1]["eval"]["slope"]
+
+
+def test_a_session_stopped_from_outside_still_counts_its_time():
+    from t2i_core.cli.train_commands import training_sessions
+
+    records = [
+        {"step": 50, "seconds": 60.0}, {"step": 100, "seconds": 121.5}, {"step": 100, "eval": {"x": 1}},  # killed after step 100
+        {"step": 150, "seconds": 58.0}, {"step": 150, "finished": True, "seconds": 59.0, "machine": "cpu: 2 cores"},
+        {"step": 200, "seconds": 61.0}, {"step": 200, "finished": True, "seconds": 62.0, "machine": "cpu: 2 cores"},
+    ]
+    sessions = training_sessions(records)
+    assert [(s["step"], s["seconds"], s["finished"]) for s in sessions] == [(100, 121.5, False), (150, 59.0, True), (200, 62.0, True)]
+    assert sessions[0]["machine"] is None and sessions[2]["machine"] == "cpu: 2 cores"

@@ -72,6 +72,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--attribute-reader", action="store_true",
                      help="projected: the attribute heads read the frozen features through their own reader, trained on real images only, "
                           "instead of the adversarial head features")
+    gan.add_argument("--reconstruction-weight", type=float, default=0.0,
+                     help="projected: BicycleGAN's cVAE term, L1 of real flowers redrawn from the noise a latent encoder "
+                          "reads off them (against one flower per prompt); 0 turns it off (default 0)")
     gan.add_argument("--mode-seeking-weight", type=float, default=0.0,
                      help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
     gan.set_defaults(func=run_text2image)
@@ -109,6 +112,26 @@ def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
     )
 
 
+def training_sessions(records: list[dict]) -> list[dict]:
+    """The sessions of a run from its ``metrics.jsonl`` records, in order: the last step and
+    the seconds each one trained, whether it finished (wrote its ``finished`` record) and
+    on which machine. A session stopped from outside (the machine went away) has no
+    ``finished`` record; it is found where the session clock starts again, and counts up
+    to its last logged step."""
+    sessions: list[dict] = []
+    current: dict | None = None
+    for record in records:
+        if "seconds" not in record:
+            continue
+        if current is None or current["finished"] or record["seconds"] < current["seconds"]:
+            current = {"step": record["step"], "seconds": record["seconds"], "finished": False, "machine": None}
+            sessions.append(current)
+        current["step"], current["seconds"] = record["step"], max(current["seconds"], record["seconds"])
+        if record.get("finished"):
+            current["finished"], current["machine"] = True, record.get("machine")
+    return sessions
+
+
 def ship(run_dir: Path, name: str) -> Path:
     """Copy a run's exported checkpoint into ``checkpoints/<name>`` with ``training.json``.
 
@@ -126,9 +149,10 @@ def ship(run_dir: Path, name: str) -> Path:
     finished = [r for r in records if r.get("finished")]
     here = describe_machine(select_device(None))
     # One entry per training session of the run (a resumed run has several); a session
-    # logged before machines were recorded gets this machine's description, marked so.
-    sessions = [{"step": r["step"], "seconds": r["seconds"], "machine": r.get("machine") or f"{here} (recorded when shipped)"}
-                for r in finished]
+    # logged before machines were recorded, or stopped before its end, gets this
+    # machine's description, marked so.
+    sessions = [{"step": t["step"], "seconds": t["seconds"], "machine": t["machine"] or f"{here} (recorded when shipped)",
+                 **({} if t["finished"] else {"stopped": True})} for t in training_sessions(records)]
     summary = {
         "run": json.loads((run_dir / "run_config.json").read_text(encoding="utf-8")),
         "last_evaluation": evaluations[-1] if evaluations else None,
@@ -159,7 +183,8 @@ def run_text2image(args: argparse.Namespace) -> int:
     output = args.output.format(encoder=args.encoder)
     task_config = recipe_config(args.discriminator, width=args.width, auxiliary_weight=args.auxiliary_weight, projection=args.projection,
                                 text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
-                                attribute_reader=args.attribute_reader, mode_seeking_weight=args.mode_seeking_weight)
+                                attribute_reader=args.attribute_reader, reconstruction_weight=args.reconstruction_weight,
+                                mode_seeking_weight=args.mode_seeking_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, _train_config(args, output))
     if args.ship:

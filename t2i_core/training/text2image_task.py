@@ -17,6 +17,13 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
   attribute (centre colour, petal shape and count, size too), and G is held to each one
   its caption states; attributes a caption leaves out are not asked of G.
 
+- Redrawing (BicycleGAN's cVAE term, ``reconstruction_weight``, projected only; off by
+  default): a latent encoder (``models/latent_encoder.py``) reads a quarter of the batch's
+  real flowers, in grey, and proposes the noise that should redraw them; the generator redraws each
+  from its caption and that noise (L1), and a KL term keeps the proposed noise near N(0, I).
+  What the caption leaves open can then only come from the noise, so the noise matters,
+  and the stated colours get a per-pixel signal.
+
 Half of the mismatched captions are the image's own caption with petal and stem colours
 exchanged (when that swapped pair is a seen pair): the discriminator, and through it the
 generator, must then look at which colour belongs to which part, not just which colours
@@ -40,6 +47,7 @@ from torch.utils.data import Dataset
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
 from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..models.latent_encoder import LatentEncoder
 from ..models.projected_discriminator import ProjectedDiscriminator
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
@@ -178,6 +186,9 @@ class Text2ImageTaskConfig:
     auxiliary_attributes: bool = False  # heads for every attribute, not only petal and stem colour
     attribute_reader: bool = False  # projected only: the heads read the fixed features through their own reader, trained on real images only
     mode_seeking_weight: float = 0.0  # weight of the MSGAN diversity term; 0 turns it off
+    reconstruction_weight: float = 0.0  # projected only: BicycleGAN's cVAE term, L1 of real images redrawn from encoded noise; 0: off
+    reconstruction_share: float = 0.25  # ... on this share of the batch
+    latent_kl_weight: float = 0.05  # ... with this weight on the KL of the encoded noise to N(0, I)
     discriminator: str = "projected"  # "projected" (frozen EfficientNet-Lite0 features) or "classic" (trained from scratch)
     translation: float = 0.125  # differentiable augmentation before D: shift up to this share of the image (0: off)
     cutout: float = 0.25  # ... and grey out a square of this side (0: off)
@@ -237,6 +248,8 @@ class Text2ImageTask(TrainingTask):
         if config.auxiliary_attributes and config.auxiliary_weight <= 0:
             raise ValueError("auxiliary_attributes needs the heads on (auxiliary_weight > 0)")
         heads = {"auxiliary_colours": len(ATTRIBUTE_VALUES["petal_colour"]) if config.auxiliary_weight > 0 else 0}
+        if config.reconstruction_weight > 0 and config.discriminator != "projected":
+            raise ValueError("reconstruction_weight needs the projected discriminator (its encoder reads the projected maps)")
         if config.attribute_reader:
             if config.discriminator != "projected" or config.auxiliary_weight <= 0:
                 raise ValueError("attribute_reader needs the projected discriminator and the heads on (auxiliary_weight > 0)")
@@ -268,11 +281,17 @@ class Text2ImageTask(TrainingTask):
         self.ema = copy.deepcopy(self.generator)
         for p in self.ema.parameters():
             p.requires_grad_(False)
-        return {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+        modules = {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+        if self.config.reconstruction_weight > 0:
+            middle = self.discriminator.projection.channel_mixing[1].out_channels
+            modules["latent_encoder"] = self.latent_encoder = LatentEncoder(middle, self.model_config.noise_dim)
+        return modules
 
     def build_optimizers(self, modules):
         c = self.config
-        self.g_optimizer = torch.optim.Adam(modules["generator"].parameters(), lr=c.generator_lr, betas=tuple(c.betas))
+        # The latent encoder (cVAE term) learns with the generator, as in BicycleGAN.
+        generator_side = list(modules["generator"].parameters()) + (list(modules["latent_encoder"].parameters()) if "latent_encoder" in modules else [])
+        self.g_optimizer = torch.optim.Adam(generator_side, lr=c.generator_lr, betas=tuple(c.betas))
         # Only what trains: the projected discriminator's feature network and projections are fixed.
         trainable = [p for p in modules["discriminator"].parameters() if p.requires_grad]
         self.d_optimizer = torch.optim.Adam(trainable, lr=c.discriminator_lr, betas=tuple(c.betas))
@@ -329,8 +348,15 @@ class Text2ImageTask(TrainingTask):
         mixed = 0.5 * right[:m] + 0.5 * right[torch.randperm(b)[:m]]  # (M, D)
         both = torch.cat([right, mixed])  # (B + M, D)
         noise = torch.randn(len(both), noise_dim, device=self.device)  # (B + M, noise_dim)
-        out = generator(both, noise)
-        judged = self._augment(out.images)
+        redraw = self._encoded_noise(images, b) if self.config.reconstruction_weight > 0 else None
+        if redraw is None:
+            out = generator(both, noise)
+        else:
+            # One generator pass (DDP allows one forward per backward): random noise for the
+            # B + M images the discriminator judges, encoded noise for the R images to redraw.
+            r = len(redraw[0])
+            out = generator(torch.cat([both, right[:r]]), torch.cat([noise, redraw[0]]))
+        judged = self._augment(out.images[: len(both)])
         if auxiliary:
             scores, fake_logits = discriminator(judged, both, return_attributes=True)  # (B + M, ...), (B + M, classes) each
             # Only the matching half has attributes to name: an interpolation sits between two captions.
@@ -340,8 +366,14 @@ class Text2ImageTask(TrainingTask):
             scores, g_colour = discriminator(judged, both), 0.0  # (B + M,) classic, (B + M, scales) projected
         g_adv = generator_hinge_loss(scores[:b])
         g_int = generator_hinge_loss(scores[b:])
-        kl = kl_divergence(out.mean, out.log_variance)
+        kl = kl_divergence(out.mean[: len(both)], out.log_variance[: len(both)])
         g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
+        if redraw is not None:
+            z, mean, log_variance = redraw
+            reconstruction = (out.images[len(both):] - images[: len(z)]).abs().mean()
+            latent_kl = kl_divergence(mean, log_variance)
+            g_loss = g_loss + self.config.reconstruction_weight * reconstruction + self.config.latent_kl_weight * latent_kl
+            metrics["reconstruction"], metrics["latent_kl"] = reconstruction.item(), latent_kl.item()
         if self.config.mode_seeking_weight > 0:
             quarter = max(1, b // 4)
             other_noise = torch.randn(quarter, noise_dim, device=self.device)  # (B/4, noise_dim)
@@ -354,6 +386,21 @@ class Text2ImageTask(TrainingTask):
         self.g_optimizer.step()
         self._update_ema(step)
         return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item(), **metrics}
+
+    def _encoded_noise(self, images: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """BicycleGAN's cVAE step: for the first R = reconstruction_share * B real images
+        (B, 3, 64, 64), the noise the latent encoder proposes to redraw them, sampled with
+        the reparameterisation trick, and its Gaussian: (z, mean, log-variance), (R, Z) each."""
+        r = max(1, round(b * self.config.reconstruction_share))
+        # The encoder sees the flower in grey: colours are what captions state, so they must
+        # come from the text, and the noise is left what captions leave open (shape, count,
+        # size, background). Measured: an encoder that saw colour carried them in the noise
+        # and the generator ignored the caption's colours (binding 0.05 at step 1000).
+        grey = (images[:r] * torch.tensor([0.299, 0.587, 0.114], device=images.device)[:, None, None]).sum(1, keepdim=True)
+        with torch.no_grad():  # the fixed feature path; only the encoder's head learns
+            maps = self.discriminator.project(grey.expand(-1, 3, -1, -1))
+        mean, log_variance = self.ddp["latent_encoder"](maps[1])
+        return mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance), mean, log_variance
 
     def _view(self, images: torch.Tensor) -> tuple[torch.Tensor | None, list | None]:
         """What D's own step judges of a batch: (augmented images, None) for the classic
