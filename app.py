@@ -23,8 +23,8 @@ from t2i_core.data import load_world
 from t2i_core.data.flowers import swap_colour_words
 from t2i_core.evaluation import shipped_results
 from t2i_core.pipelines.caption import TRAINED_ON
-from t2i_core.pipelines.dates import TRAINED_ON as DATES_TRAINED_ON
 from t2i_core.pipelines.dates import DEFAULT_SCORE as DEFAULT_DATE_SCORE
+from t2i_core.pipelines.dates import TRAINED_ON as DATES_TRAINED_ON
 from t2i_core.pipelines.dates import shipped_scores as shipped_date_scores
 from t2i_core.pipelines.images import ImageInputError
 
@@ -349,13 +349,15 @@ def round_trip_tab() -> None:
     with gr.Row():
         image = gr.Image(type="pil", label="Generated", height=280, elem_id="rt-image")
         with gr.Column(scale=2):
-            table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", wrap=True, column_widths=["35%", "50%", "15%"], elem_id="rt-table")
+            table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", wrap=True,
+                                 column_widths=["35%", "50%", "15%"], elem_id="rt-table")
     strip = gr.Image(type="pil", label="Where the captioner looked for each word of its caption", elem_id="rt-strip")
     run.click(round_trip, [sentence, seed], [image, strip, table], api_name="round_trip")
 
 
 DATE_TRANSLATORS = _load_shipped("dates", "score", shipped_date_scores())
-DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "10-17-2008", "22JAN2016", "the 1st of may 1999", "2020.12.31", "Sat 1 Jan 2000"]
+DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "10-17-2008", "22JAN2016", "the 1st of may 1999",
+                 "2020.12.31", "Sat 1 Jan 2000"]
 
 
 def attention_figure(result):
@@ -445,7 +447,8 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
 
 def vqa_tab() -> None:
     """Visual question answering on Scenes, with the question's attention over the image."""
-    from t2i_core.pipelines.vqa import EXAMPLE_QUESTIONS, TRAINED_ON as VQA_TRAINED_ON
+    from t2i_core.pipelines.vqa import EXAMPLE_QUESTIONS
+    from t2i_core.pipelines.vqa import TRAINED_ON as VQA_TRAINED_ON
 
     gr.Markdown(
         "The baseline of the VQA literature (Antol et al., 2015) multiplies a CNN image vector by an LSTM "

@@ -27,14 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
-import streamlit as st
-from plotly.subplots import make_subplots
+# These imports need the environment variable and sys.path set above first (hence noqa: E402).
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+import streamlit as st  # noqa: E402
+from plotly.subplots import make_subplots  # noqa: E402
 
-import t2i_core
-from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, check_sentence, parse_pairs_table
+import t2i_core  # noqa: E402
+from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, check_sentence, parse_pairs_table  # noqa: E402
 
 DEFAULT_A = "red rose with yellow stem"
 DEFAULT_B = "yellow rose with red stem"
@@ -439,7 +440,8 @@ with benchmark:
                 key="bench_accuracy", config=CHART_CONFIG,
             )
         if probe_rows:
-            figure = grouped_bars(pd.DataFrame(probe_rows), "measure", "accuracy", "encoder", "Probe: petal and stem colour both read right", "share of captions", [0, 1.15])
+            figure = grouped_bars(pd.DataFrame(probe_rows), "measure", "accuracy", "encoder", "Probe: petal and stem colour both read right",
+                                  "share of captions", [0, 1.15])
             if chance is not None:
                 figure.add_hline(y=chance, line_dash="dot", line_color="grey", annotation_text=f"chance {chance:.2f}", annotation_position="top left")
             charts[1].plotly_chart(figure, key="bench_probe", config=CHART_CONFIG)

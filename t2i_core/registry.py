@@ -8,8 +8,9 @@ Each feature adds its entries here, so this file is the table of what can be loa
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

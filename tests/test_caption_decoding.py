@@ -48,7 +48,8 @@ def test_beam_search_with_beam_one_equals_greedy_on_a_real_decoder():
 
 def test_beam_search_escapes_the_greedy_trap():
     # From <start>: word 3 (0.5) or word 4 (0.4). After 3 nothing is likely; after 4 the end is.
-    decoder = TableDecoder({START: [0, 0, 0.05, 0.5, 0.4, 0.05], 3: [0, 0, 0.3, 0.35, 0, 0.35], 4: [0, 0, 0.99, 0.005, 0.005, 0], 5: [0, 0, 1, 0, 0, 0]}, vocab=6)
+    decoder = TableDecoder({START: [0, 0, 0.05, 0.5, 0.4, 0.05], 3: [0, 0, 0.3, 0.35, 0, 0.35], 4: [0, 0, 0.99, 0.005, 0.005, 0],
+                            5: [0, 0, 1, 0, 0, 0]}, vocab=6)
     features = torch.zeros(1, 4, 1)
     greedy = greedy_decode(decoder, features, START, END, max_length=5)[0]
     beam = beam_search(decoder, features, START, END, beam_size=3, max_length=5)[0]

@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from streamlit.testing.v1 import AppTest
+
+from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
-from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
 
 
 @pytest.fixture(scope="module")

@@ -237,7 +237,7 @@ def test_probe_reports_heldout_accuracies(glove):
     assert report["encoder"] == "glove-avg" and report["train_captions"] <= 800
     for key in ("test_both_right", "heldout_templates_both_right", "heldout_pairs_both_right"):
         assert 0.0 <= report[key] <= 1.0
-    for split, scores in report["splits"].items():
+    for scores in report["splits"].values():
         assert 0 < scores["captions"] <= 200
         assert scores["both_right"] <= min(scores["petal_colour"], scores["stem_colour"])
         assert 0.0 <= scores["swapped"] <= 1.0 - scores["both_right"]

@@ -206,4 +206,5 @@ def test_attribute_loss_skips_unstated_labels_and_stays_finite_when_a_head_has_n
     assert torch.isfinite(loss)
     torch.testing.assert_close(loss, F.cross_entropy(logits["petal"], labels[:, 0]))
     labels[0, HEAD_COLUMNS["centre_colour"]] = 2  # now one centre colour is stated
-    torch.testing.assert_close(attribute_loss(logits, labels), F.cross_entropy(logits["petal"], labels[:, 0]) + F.cross_entropy(logits["centre_colour"][:1], torch.tensor([2])))
+    torch.testing.assert_close(attribute_loss(logits, labels),
+                               F.cross_entropy(logits["petal"], labels[:, 0]) + F.cross_entropy(logits["centre_colour"][:1], torch.tensor([2])))

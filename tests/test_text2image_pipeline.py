@@ -9,6 +9,7 @@ from PIL import Image
 
 import t2i_core
 from t2i_core.cli import main
+from t2i_core.data.flowers import HELDOUT_PAIRS, SEEN_PAIRS
 from t2i_core.evaluation.text2image import (
     frechet_distance,
     heldout_pair_prompts,
@@ -17,7 +18,6 @@ from t2i_core.evaluation.text2image import (
     seen_prompts,
     swapped_twins,
 )
-from t2i_core.data.flowers import HELDOUT_PAIRS, SEEN_PAIRS
 from t2i_core.models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
 from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageGenerator
 
@@ -126,7 +126,8 @@ def test_frechet_distance_and_diversity_behave():
 
 def test_generate_command_writes_a_grid_and_masks(tiny_generator, tmp_path):
     output = tmp_path / "grid.png"
-    assert main(["generate", "a red flower with a yellow stem", "--encoder", "glove-avg", "--checkpoint", str(tiny_generator), "-n", "4", "-o", str(output), "--masks"]) == 0
+    assert main(["generate", "a red flower with a yellow stem", "--encoder", "glove-avg", "--checkpoint", str(tiny_generator),
+                 "-n", "4", "-o", str(output), "--masks"]) == 0
     assert Image.open(output).size[0] > 64 * 4
     assert (tmp_path / "grid-mask16.png").is_file()
 

@@ -166,9 +166,9 @@ def test_eval_cli_reports_every_question_type_for_both_models(tmp_path, monkeypa
 
 def test_smoke_evaluation_of_the_shipped_attention_model(tmp_path, monkeypatch):
     """About 200 test questions (two of each type on 25 scenes): a broken or mismatched checkpoint falls far below the floor."""
+    from t2i_core.data.vocabulary import Vocabulary
     from t2i_core.evaluation.vqa import evaluate_vqa
     from t2i_core.pipelines.vqa import load_checked_model
-    from t2i_core.data.vocabulary import Vocabulary
 
     monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
     folder = shipped_checkpoint("attention")

@@ -105,7 +105,8 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
     parser.add_argument("--patience", type=int, default=3, help="evaluations without a better selection score before stopping (default 3)")
     parser.add_argument("--select", choices=["min-bleu4-pointing", "bleu4"], default="min-bleu4-pointing",
-                        help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), or BLEU-4 (default min-bleu4-pointing)")
+                        help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), "
+                             "or BLEU-4 (default min-bleu4-pointing)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(func=run_train)
 
@@ -129,7 +130,8 @@ def run_train(args: argparse.Namespace) -> int:
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
-        flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size, min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience,
+        flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size, min_count=min_count, learning_rate=args.lr,
+        total_steps=args.lr_steps or args.steps, patience=args.patience,
         select=args.select, model=model,
     )
     output = args.output.format(model=args.model)

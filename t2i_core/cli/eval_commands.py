@@ -49,7 +49,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             "feature space next to the same figures for real images."
         ),
     )
-    text2image.add_argument("--encoders", nargs="*", default=["use", "glove-avg"], metavar="NAME", help="generators to measure, by encoder (default: use glove-avg)")
+    text2image.add_argument("--encoders", nargs="*", default=["use", "glove-avg"], metavar="NAME",
+                            help="generators to measure, by encoder (default: use glove-avg)")
     text2image.add_argument("--prompts", default=None, metavar="FILE", help="JSONL of {text, expected: {petal_colour, stem_colour, ...}} to score too")
     text2image.add_argument("-n", "--num-prompts", type=int, default=500, help="prompts per group (default 500)")
     text2image.add_argument("--checkpoint", action="append", default=[], metavar="ENCODER=PATH", help="measure another checkpoint for an encoder")
@@ -170,7 +171,8 @@ def format_text2image_report(report: dict) -> str:
     if not generators:
         return "\n".join(lines)
     groups = list(next(iter(generators.values()))["binding_accuracy"])
-    rows = [[name] + [_number(g["binding_accuracy"][k]) for k in groups] + [f"{g['diversity']:.2f} ({g['diversity_ratio']:.2f}x)", f"{g['frechet']:.2f} ({g['frechet_ratio']:.2f}x)"]
+    rows = [[name] + [_number(g["binding_accuracy"][k]) for k in groups]
+            + [f"{g['diversity']:.2f} ({g['diversity_ratio']:.2f}x)", f"{g['frechet']:.2f} ({g['frechet_ratio']:.2f}x)"]
             for name, g in generators.items()]
     lines += _table(["generator", *[f"binding {k}" for k in groups], "diversity (x real)", "Frechet (x real-vs-real)"], rows)
     lines += ["", f"real images: diversity {report['real']['diversity']:.2f}, Frechet real-vs-real {report['real']['frechet_real_vs_real']:.2f}"]

@@ -10,8 +10,8 @@ the weights, so a checkpoint decodes its own ids.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .vocabulary import END, PAD, SPECIAL_TOKENS, START, UNK, VOCABULARY_FILE, content_ids  # noqa: F401 (re-exported)
 
@@ -33,7 +33,7 @@ class CharacterVocabulary:
         self.index = {s: i for i, s in enumerate(symbols)}
 
     @classmethod
-    def build(cls, texts: Iterable[str]) -> "CharacterVocabulary":
+    def build(cls, texts: Iterable[str]) -> CharacterVocabulary:
         """Every character that occurs in ``texts``, sorted by code point (stable across runs)."""
         characters = sorted({c for text in texts for c in text})
         return cls(list(SPECIAL_TOKENS) + characters)

@@ -51,9 +51,10 @@ the seen formats teach, to test whether a translator generalises to new layouts:
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from babel import Locale
 from babel.dates import format_date

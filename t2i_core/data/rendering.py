@@ -15,7 +15,7 @@ Gaussian blur, JPEG compression).
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -47,7 +47,7 @@ BACKGROUND_KINDS = ("plain", "gradient", "noise", "texture")
 PAGE_KINDS = ("white", "dark")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _texture(name: str) -> np.ndarray:
     """A scikit-image sample photo as greyscale floats in [0, 1], shape (H, W)."""
     import skimage.data

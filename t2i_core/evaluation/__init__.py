@@ -11,15 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def shipped_results(name: str) -> dict[str, Any] | None:
-    """The shipped evaluation report ``results/<name>.json`` (e.g. ``text2image``), or None if absent."""
-    path = RESULTS_DIR / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 from .encoders import (
     DEFAULT_ENCODERS,
     Triplet,
@@ -30,6 +21,15 @@ from .encoders import (
     sts_correlation,
     triplet_benchmark,
 )
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def shipped_results(name: str) -> dict[str, Any] | None:
+    """The shipped evaluation report ``results/<name>.json`` (e.g. ``text2image``), or None if absent."""
+    path = RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
 
 __all__ = [
     "DEFAULT_ENCODERS",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

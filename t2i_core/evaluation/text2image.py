@@ -55,7 +55,8 @@ def _prompts_from_split(split: str, n: int, group: str, seed: int = 0) -> list[P
 
 
 def _slot(attribute: str) -> str:
-    return {"petal_colour": "petal", "stem_colour": "stem", "centre_colour": "centre", "petal_shape": "shape", "petal_count": "count", "size": "size"}[attribute]
+    return {"petal_colour": "petal", "stem_colour": "stem", "centre_colour": "centre",
+            "petal_shape": "shape", "petal_count": "count", "size": "size"}[attribute]
 
 
 def seen_prompts(n: int = 200, seed: int = 0) -> list[Prompt]:
@@ -143,7 +144,8 @@ def sample_grid(generator, embeddings: torch.Tensor, prompts: list[str], per_pro
     return make_image_grid(pil, captions, columns=per_prompt, scale=2, caption_lines=2)
 
 
-def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifier_path, seed: int = 0, embeddings: torch.Tensor | None = None) -> dict[str, Any]:
+def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifier_path, seed: int = 0,
+                   embeddings: torch.Tensor | None = None) -> dict[str, Any]:
     """Binding accuracy and per-attribute accuracy of one image per prompt.
 
     ``embeddings`` (len(prompts), D), when given, are the prompts' sentence embeddings
@@ -304,7 +306,8 @@ def evaluate_text2image(
         result: dict[str, Any] = {"binding_accuracy": {}, "attribute_accuracy": {}, "n": {}}
 
         def generate(prompts: list[Prompt], noise_seed: int) -> torch.Tensor:
-            return generate_images(pipe.generator, pipe.embed([p.text for p in prompts]), seed=noise_seed)
+            # Only called within this iteration, so the late-bound `pipe` is always this encoder's.
+            return generate_images(pipe.generator, pipe.embed([p.text for p in prompts]), seed=noise_seed)  # noqa: B023
 
         seen_images = None
         for group, prompts in groups.items():

@@ -21,7 +21,7 @@ about 4 to 9 of the 49 cells, so attention spread evenly would score about 0.1 t
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -68,7 +68,9 @@ class VQAConfig:
     hop_products: bool = True  # the answer layer also reads each hop's query x context
     global_vector: bool = True  # ... and the baseline's fusion: mean of the cells x the question
     relative_places: bool = True  # hops after the first also see each cell's place relative to where the previous hop looked
-    relative_direction: bool = False  # ... and add to each cell's score its offset along a direction the query names (False in configs saved before it existed; `train vqa` turns it on)
+    # ... and add to each cell's score its offset along a direction the query names
+    # (False in configs saved before it existed; `train vqa` turns it on)
+    relative_direction: bool = False
     dropout: float = 0.1
     max_question_words: int = 30  # longer questions are refused
 
@@ -182,7 +184,9 @@ class VQAAttention(PretrainedModel):
         # The answer reads the last query, each hop's query x context (does what was found match
         # what was asked?) and each hop's mass.
         self.classifier = nn.Sequential(
-            nn.Linear(config.hidden * (1 + config.hops * config.hop_products + config.global_vector) + config.hops, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.num_answers)
+            nn.Linear(config.hidden * (1 + config.hops * config.hop_products + config.global_vector) + config.hops, config.hidden),
+            nn.ReLU(),
+            nn.Linear(config.hidden, config.num_answers),
         )
 
     def forward(self, features: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -233,8 +237,9 @@ def build_vqa_model(config: VQAConfig) -> VQABaseline | VQAAttention:
 
 def load_vqa_model(folder, device="cpu") -> VQABaseline | VQAAttention:
     """Either VQA model from its checkpoint folder (the kind is read from ``config.json``)."""
-    from ..checkpoint import read_config_file
     from pathlib import Path
+
+    from ..checkpoint import read_config_file
 
     kind = read_config_file(Path(folder)).get("model_type")
     cls = {VQAAttention.model_type: VQAAttention, VQABaseline.model_type: VQABaseline}.get(kind)

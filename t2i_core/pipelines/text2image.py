@@ -7,9 +7,9 @@ mean of the conditioning-augmentation Gaussian.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -7,7 +7,7 @@ cache), so an app that re-encodes the same prompts stays fast without growing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

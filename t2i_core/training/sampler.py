@@ -8,7 +8,7 @@ uninterrupted run would have seen, in the same order.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch.utils.data import Sampler
