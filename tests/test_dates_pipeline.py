@@ -10,8 +10,8 @@ import torch
 import t2i_core
 from t2i_core.cli import main
 from t2i_core.data.characters import CharacterVocabulary, load_vocabularies
-from t2i_core.data.dates import FORMATS, HELDOUT_FORMAT_NAMES, DatesWorld
-from t2i_core.evaluation.dates import evaluate_on_dates, exact_match, is_calendar_date
+from t2i_core.data.dates import FORMATS, HELDOUT_FORMAT_NAMES, DatesWorld, is_calendar_date
+from t2i_core.evaluation.dates import evaluate_on_dates, exact_match
 from t2i_core.models.attention import SCORES
 from t2i_core.models.date_translator import DateTranslator, DateTranslatorConfig
 from t2i_core.pipelines.dates import CHECKPOINTS, DEFAULT_SCORE, shipped_scores

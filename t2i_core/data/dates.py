@@ -51,6 +51,7 @@ the seen formats teach, to test whether a translator generalises to new layouts:
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -87,12 +88,26 @@ TWO_DIGIT_YEAR_RULE = (
 # (padding shows), and a year inside the two-digit-year span, so every format can show it.
 EXAMPLE_DATE = date(2008, 4, 17)
 
+# Every target of the world: ISO 8601 calendar dates, always 10 characters.
+ISO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 
 def parse_two_digit_year(yy: int) -> int:
     """The four-digit year a two-digit year ``yy`` (0-99) stands for, by the strptime pivot."""
     if not 0 <= yy <= 99:
         raise ValueError(f"a two-digit year is 0-99, got {yy}")
     return 2000 + yy if yy <= 68 else 1900 + yy
+
+
+def is_calendar_date(iso: str) -> bool:
+    """Whether ``iso`` is ``YYYY-MM-DD`` and names a real day (no 31 April, no 29 February 2021)."""
+    if not ISO_PATTERN.match(iso):
+        return False
+    try:
+        datetime.date.fromisoformat(iso)
+    except ValueError:
+        return False
+    return True
 
 
 def ordinal(day: int) -> str:

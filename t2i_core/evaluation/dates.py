@@ -11,31 +11,16 @@ errors come with it, since one format is only a few hundred dates of a split.
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from ..data.characters import CharacterVocabulary
-from ..data.dates import DatesWorld
-from ..models.date_translator import DateTranslator
+from ..data.dates import DatesWorld, is_calendar_date
+from ..models.date_translator import DateTranslator, translate_texts
 
-ISO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DEFAULT_SPLITS = ("test", "heldout-formats")
-
-
-def is_calendar_date(iso: str) -> bool:
-    """Whether ``iso`` is ``YYYY-MM-DD`` and names a real day (no 31 April, no 29 February 2021)."""
-    if not ISO_PATTERN.match(iso):
-        return False
-    try:
-        datetime.date.fromisoformat(iso)
-    except ValueError:
-        return False
-    return True
 
 
 def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
@@ -45,37 +30,6 @@ def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
     if not expected:
         raise ValueError("exact match of nothing is undefined")
     return float(np.mean([p == e for p, e in zip(predicted, expected)]))
-
-
-@torch.no_grad()
-def translate_texts(
-    model: DateTranslator,
-    source_vocabulary: CharacterVocabulary,
-    target_vocabulary: CharacterVocabulary,
-    texts: Sequence[str],
-    batch_size: int = 256,
-    device: torch.device | str = "cpu",
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Greedy translations of non-empty ``texts`` no longer than the model's maximum.
-
-    Returns, per text, (output string, attention (10, len(text)) float32 with rows summing
-    to 1, log-probability of each output character (10,)). The caller checks lengths.
-    """
-    was_training = model.training
-    model.eval()
-    results = []
-    for start in range(0, len(texts), batch_size):
-        chunk = texts[start : start + batch_size]
-        lengths = torch.tensor([len(t) for t in chunk], dtype=torch.long)
-        source = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long)
-        for i, text in enumerate(chunk):
-            source[i, : len(text)] = torch.tensor(source_vocabulary.encode(text), dtype=torch.long)
-        ids, attention, log_probs = model.generate(source.to(device), lengths.to(device))  # (B, T), (B, T, N), (B, T)
-        ids, attention, log_probs = ids.cpu().numpy(), attention.float().cpu().numpy(), log_probs.float().cpu().numpy()
-        for i, text in enumerate(chunk):
-            results.append((target_vocabulary.decode(ids[i]), attention[i, :, : len(text)], log_probs[i]))
-    model.train(was_training)
-    return results
 
 
 def evaluate_on_dates(

@@ -11,6 +11,8 @@ A character-level seq2seq with attention (Bahdanau et al., 2015; Luong et al., 2
   module the captioner uses), and ``tanh(W [h_t; context_t])`` predicts the character.
 - :class:`DateTranslator`: both, with ``generate`` (greedy decoding of the 10 output
   characters, with the attention row of every one).
+- :func:`translate_texts`: strings in, ISO strings, attention and log-probabilities out,
+  in batches, through the character vocabularies saved with the model.
 
 The output is always 10 characters (``YYYY-MM-DD``), so the decoder runs exactly
 ``output_length`` steps and needs no end token.
@@ -18,14 +20,17 @@ The output is always 10 characters (``YYYY-MM-DD``), so the decoder runs exactly
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..checkpoint import PretrainedModel
+from ..data.characters import CharacterVocabulary
 from .attention import SCORES, SoftAttention
 
 ENCODER_CELLS = ("lstm", "gru")
@@ -187,3 +192,34 @@ class DateTranslator(PretrainedModel):
             alphas.append(alpha)
             log_probs.append(best)
         return torch.stack(ids, dim=1), torch.stack(alphas, dim=1), torch.stack(log_probs, dim=1)
+
+
+@torch.no_grad()
+def translate_texts(
+    model: DateTranslator,
+    source_vocabulary: CharacterVocabulary,
+    target_vocabulary: CharacterVocabulary,
+    texts: Sequence[str],
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Greedy translations of non-empty ``texts`` no longer than the model's maximum.
+
+    Returns, per text, (output string, attention (10, len(text)) float32 with rows summing
+    to 1, log-probability of each output character (10,)). The caller checks lengths.
+    """
+    was_training = model.training
+    model.eval()
+    results = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start : start + batch_size]
+        lengths = torch.tensor([len(t) for t in chunk], dtype=torch.long)
+        source = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long)
+        for i, text in enumerate(chunk):
+            source[i, : len(text)] = torch.tensor(source_vocabulary.encode(text), dtype=torch.long)
+        ids, attention, log_probs = model.generate(source.to(device), lengths.to(device))  # (B, T), (B, T, N), (B, T)
+        ids, attention, log_probs = ids.cpu().numpy(), attention.float().cpu().numpy(), log_probs.float().cpu().numpy()
+        for i, text in enumerate(chunk):
+            results.append((target_vocabulary.decode(ids[i]), attention[i, :, : len(text)], log_probs[i]))
+    model.train(was_training)
+    return results

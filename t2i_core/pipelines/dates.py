@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from ..data.characters import load_vocabularies
+from ..data.dates import is_calendar_date
 from ..device import select_device
-from ..evaluation.dates import is_calendar_date, translate_texts
 from ..models.attention import SCORES
-from ..models.date_translator import DateTranslator
+from ..models.date_translator import DateTranslator, translate_texts
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints" / "dates"
 # The score function whose translator is the default: the best on the validation split

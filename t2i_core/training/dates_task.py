@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 
 from ..data.characters import CharacterVocabulary, save_vocabularies
 from ..data.dates import DatesWorld
-from ..models.date_translator import DateTranslator, DateTranslatorConfig
+from ..evaluation.dates import exact_match
+from ..models.date_translator import DateTranslator, DateTranslatorConfig, translate_texts
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
 
@@ -122,8 +123,6 @@ class DatesTask(TrainingTask):
         return {"loss": loss.item(), "char_accuracy": correct.float().mean().item(), "exact_match": correct.all(1).float().mean().item()}
 
     def evaluate(self, step, run_dir: Path):
-        from ..evaluation.dates import exact_match, translate_texts
-
         results = {}
         for name, pairs in (("val", self.val), ("heldout", self.heldout)):
             predicted = translate_texts(self.model, self.source_vocabulary, self.target_vocabulary, [t for t, _ in pairs], device=self.device)
