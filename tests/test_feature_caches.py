@@ -41,13 +41,12 @@ def test_a_new_render_version_renames_the_pictures_and_so_their_feature_cache(tm
 
 
 def test_vqa_features_are_keyed_by_the_scenes_render_version(monkeypatch):
-    import t2i_core.data.cache as cache
-    import t2i_core.data.feature_cache as feature_cache
+    import t2i_core.evaluation.vqa as vqa_evaluation
     from t2i_core.evaluation.vqa import split_features
 
     keys = []
-    monkeypatch.setattr(cache, "rendered_images", lambda world: np.zeros((len(world), 32, 32, 3), np.uint8))
-    monkeypatch.setattr(feature_cache, "cached_features", lambda encoder, name, images, key: keys.append(key))
+    monkeypatch.setattr(vqa_evaluation, "rendered_images", lambda world: np.zeros((len(world), 32, 32, 3), np.uint8))
+    monkeypatch.setattr(vqa_evaluation, "cached_features", lambda encoder, name, images, key: keys.append(key))
     split_features("test", 4, seed=0, image_size=32, encoder=object())
     monkeypatch.setattr(ScenesWorld, "render_version", ScenesWorld.render_version + 1)
     split_features("test", 4, seed=0, image_size=32, encoder=object())

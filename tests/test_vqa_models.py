@@ -7,8 +7,8 @@ import torch
 
 from t2i_core.data.questions import ANSWERS
 from t2i_core.data.vocabulary import Vocabulary
-from t2i_core.evaluation.vqa import accuracy_by_type, encode_questions
-from t2i_core.models.vqa import VQAAttention, VQABaseline, VQAConfig, build_vqa_model, cell_coordinates, load_vqa_model, pool_grid
+from t2i_core.evaluation.vqa import accuracy_by_type
+from t2i_core.models.vqa import VQAAttention, VQABaseline, VQAConfig, build_vqa_model, cell_coordinates, encode_questions, load_vqa_model, pool_grid
 
 WORDS = ["what", "color", "is", "the", "circle", "how", "many", "squares", "are", "there", "left", "of"]
 

@@ -26,8 +26,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ..data import load_world
+from ..data.cache import rendered_images, world_images_key
+from ..data.feature_cache import cached_features, weights_digest
 from ..data.questions import ANSWERS, QUESTION_TYPES, Question, scene_objects, split_questions
-from ..data.vocabulary import Vocabulary, tokenize
+from ..data.vocabulary import Vocabulary
+from ..models.image_encoders import build_image_encoder
+from ..models.vqa import box_cells, check_encoder, encode_questions
 
 # name -> (Scenes split of the scenes, phrasing of the questions)
 EVALUATION_SETS: dict[str, tuple[str, str]] = {
@@ -36,36 +41,6 @@ EVALUATION_SETS: dict[str, tuple[str, str]] = {
     "heldout-combos": ("heldout-combos", "train"),
     "heldout-style": ("heldout-style", "train"),
 }
-
-
-def encode_questions(vocabulary: Vocabulary, texts: Sequence[str], max_words: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
-    """Questions as ids ``<start> w1 ... wn <end>``, right-padded with 0: ids (B, T), lengths (B,).
-
-    Raises:
-        ValueError: a question is empty, longer than ``max_words`` words, or has words
-            the model never saw (they are named).
-    """
-    encoded = []
-    for text in texts:
-        if not isinstance(text, str):
-            raise TypeError(f"a question must be a string, got {type(text).__name__}")
-        words = tokenize(text)
-        if not words:
-            raise ValueError("the question is empty: ask something like 'what color is the circle?'")
-        if len(words) > max_words:
-            raise ValueError(f"the question has {len(words)} words; the model reads at most {max_words}")
-        unknown = [w for w in dict.fromkeys(words) if w not in vocabulary.index]
-        if unknown:
-            raise ValueError(
-                f"unknown words: {', '.join(repr(w) for w in unknown)}; the model knows only the words of its "
-                "training questions (colours, shapes, sizes, 'what color', 'how many', 'is there', 'left of', ...)"
-            )
-        encoded.append(vocabulary.encode(text))
-    lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
-    ids = torch.zeros(len(encoded), int(lengths.max()) if encoded else 0, dtype=torch.long)
-    for i, e in enumerate(encoded):
-        ids[i, : len(e)] = torch.tensor(e, dtype=torch.long)
-    return ids, lengths
 
 
 @torch.no_grad()
@@ -126,8 +101,6 @@ def attention_on_focus(questions: Sequence[Question], scenes: Sequence, maps: np
     objects. Returns ``{"hop 1": {"colour": 0.93, ..., "all": 0.95}, "hop 2": {...}}`` over
     the questions whose focus reaches that hop.
     """
-    from ..models.vqa import box_cells
-
     grid = int(round(maps.shape[2] ** 0.5))
     shares: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for q, hop_maps in zip(questions, maps):
@@ -147,25 +120,11 @@ def split_features(split: str, size: int | None, seed: int = 0, image_size: int 
 
     ``encoder`` defaults to the ImageNet EfficientNet-Lite0 (the only encoder VQA uses).
     """
-    from ..data import load_world
-    from ..data.cache import rendered_images, world_images_key
-    from ..data.feature_cache import cached_features
-    from ..models.image_encoders import build_image_encoder
-
     world = load_world("scenes", split, size=size, seed=seed, image_size=image_size)
     encoder = encoder or build_image_encoder("efficientnet-lite0")
     # Keyed by the pictures' name (render version included) so features of an older Scenes are never read.
     features = cached_features(encoder, "efficientnet-lite0", rendered_images(world), world_images_key(world))
     return world, features
-
-
-def check_encoder(model, digest: str) -> None:
-    """Refuse features from other encoder weights than the model was trained on."""
-    if model.config.encoder_digest and digest != model.config.encoder_digest:
-        raise ValueError(
-            f"the image encoder's weights (digest {digest}) are not those the VQA model was trained on "
-            f"({model.config.encoder_digest}); its answers would be meaningless"
-        )
 
 
 def evaluate_vqa(
@@ -182,9 +141,6 @@ def evaluate_vqa(
     ``size`` scenes per set (default: the whole split: 2000 test, 1000 held-out-combo and
     1000 held-out-style scenes); ``per_kind`` questions of each type per scene.
     """
-    from ..data.feature_cache import weights_digest
-    from ..models.image_encoders import build_image_encoder
-
     unknown = sorted(set(sets) - set(EVALUATION_SETS))
     if unknown:
         raise ValueError(f"unknown VQA evaluation sets {unknown}; choose from {list(EVALUATION_SETS)}")

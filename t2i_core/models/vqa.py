@@ -29,11 +29,19 @@ every training image is computed once and cached; only the heads below are train
 
 ``forward`` returns logits (B, num_answers) and, for the attention model, the maps
 (B, hops, N), each summing to 1.
+
+What a model needs to be asked something lives here too: :func:`encode_questions` turns
+questions into ids (refusing unknown words by name), :func:`check_encoder` refuses grids
+from other encoder weights than the model was trained on, and the answer of each output
+is saved beside the weights (:func:`save_answers`, :func:`load_answers`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,10 +49,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..checkpoint import PretrainedModel
+from ..checkpoint import PretrainedModel, read_config_file
+from ..data.questions import ANSWERS
+from ..data.vocabulary import Vocabulary, read_string_list, tokenize
 from .attention import SoftAttention
 
 VQA_MODELS = ("attention", "baseline")
+ANSWERS_FILE = "answers.json"  # the answer of each output, saved beside the weights
 
 
 @dataclass
@@ -237,12 +248,57 @@ def build_vqa_model(config: VQAConfig) -> VQABaseline | VQAAttention:
 
 def load_vqa_model(folder, device="cpu") -> VQABaseline | VQAAttention:
     """Either VQA model from its checkpoint folder (the kind is read from ``config.json``)."""
-    from pathlib import Path
-
-    from ..checkpoint import read_config_file
-
     kind = read_config_file(Path(folder)).get("model_type")
     cls = {VQAAttention.model_type: VQAAttention, VQABaseline.model_type: VQABaseline}.get(kind)
     if cls is None:
         raise ValueError(f"{str(folder)!r} holds a {kind!r} checkpoint, not a VQA model")
     return cls.from_pretrained(folder, device=device)
+
+
+def save_answers(folder: Path) -> None:
+    """Write the answer list (:data:`~t2i_core.data.questions.ANSWERS`) beside a model's weights."""
+    (Path(folder) / ANSWERS_FILE).write_text(json.dumps(list(ANSWERS)) + "\n", encoding="utf-8")
+
+
+def load_answers(folder: Path) -> list[str]:
+    """The answer of each output of the model saved in ``folder``."""
+    return read_string_list(Path(folder) / ANSWERS_FILE, "answers")
+
+
+def encode_questions(vocabulary: Vocabulary, texts: Sequence[str], max_words: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+    """Questions as ids ``<start> w1 ... wn <end>``, right-padded with 0: ids (B, T), lengths (B,).
+
+    Raises:
+        ValueError: a question is empty, longer than ``max_words`` words, or has words
+            the model never saw (they are named).
+    """
+    encoded = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"a question must be a string, got {type(text).__name__}")
+        words = tokenize(text)
+        if not words:
+            raise ValueError("the question is empty: ask something like 'what color is the circle?'")
+        if len(words) > max_words:
+            raise ValueError(f"the question has {len(words)} words; the model reads at most {max_words}")
+        unknown = [w for w in dict.fromkeys(words) if w not in vocabulary.index]
+        if unknown:
+            raise ValueError(
+                f"unknown words: {', '.join(repr(w) for w in unknown)}; the model knows only the words of its "
+                "training questions (colours, shapes, sizes, 'what color', 'how many', 'is there', 'left of', ...)"
+            )
+        encoded.append(vocabulary.encode(text))
+    lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+    ids = torch.zeros(len(encoded), int(lengths.max()) if encoded else 0, dtype=torch.long)
+    for i, e in enumerate(encoded):
+        ids[i, : len(e)] = torch.tensor(e, dtype=torch.long)
+    return ids, lengths
+
+
+def check_encoder(model, digest: str) -> None:
+    """Refuse features from other encoder weights than the model was trained on."""
+    if model.config.encoder_digest and digest != model.config.encoder_digest:
+        raise ValueError(
+            f"the image encoder's weights (digest {digest}) are not those the VQA model was trained on "
+            f"({model.config.encoder_digest}); its answers would be meaningless"
+        )

@@ -26,10 +26,9 @@ from PIL import Image
 from ..data.feature_cache import weights_digest
 from ..data.vocabulary import Vocabulary
 from ..device import select_device
-from ..evaluation.vqa import check_encoder, encode_questions
 from ..models.image_encoders import build_image_encoder
-from ..models.vqa import VQA_MODELS, load_vqa_model
-from ..training.vqa_task import load_answers
+from ..models.vqa import VQA_MODELS, check_encoder, encode_questions, load_answers, load_vqa_model
+from .heatmaps import heatmap_overlay
 from .images import load_rgb, to_tensor_batch
 from .world_check import load_world_detector
 
@@ -106,8 +105,6 @@ class VQAResult:
 
     def overlay(self, hop: int = -1, opacity: float = 0.6) -> Image.Image:
         """The image with hop ``hop``'s map (default: the last) as a heatmap on top (PIL RGB)."""
-        from .heatmaps import heatmap_overlay
-
         if self.attention_hops is None:
             raise ValueError("the baseline VQA model has no attention to draw")
         if not -len(self.attention_hops) <= hop < len(self.attention_hops):

@@ -25,7 +25,6 @@ scenes are measured too, for the log only: nothing is chosen on them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +32,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..data.feature_cache import weights_digest
 from ..data.questions import ANSWERS, Question, scene_objects, split_questions
-from ..data.vocabulary import Vocabulary, read_string_list
-from ..models.vqa import VQAConfig, box_cells, build_vqa_model
+from ..data.vocabulary import Vocabulary
+from ..evaluation.vqa import accuracy_by_type, answer_questions, split_features
+from ..models.image_encoders import build_image_encoder
+from ..models.vqa import VQAConfig, box_cells, build_vqa_model, save_answers
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
-
-ANSWERS_FILE = "answers.json"
 
 
 @dataclass
@@ -124,25 +124,11 @@ def focus_loss(maps: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
     return -torch.log(mass[supervised].clamp_min(1e-6)).mean()
 
 
-def save_answers(folder: Path) -> None:
-    (Path(folder) / ANSWERS_FILE).write_text(json.dumps(list(ANSWERS)) + "\n", encoding="utf-8")
-
-
-def load_answers(folder: Path) -> list[str]:
-    """The answer of each output of the model saved in ``folder``."""
-    return read_string_list(Path(folder) / ANSWERS_FILE, "answers")
-
-
 class VQATask(TrainingTask):
     """One VQA model on Scenes questions; see the module docstring."""
 
     def __init__(self, config: VQATaskConfig):
-        from ..data.feature_cache import weights_digest
-        from ..evaluation.vqa import split_features
-
         self.config = config
-        from ..models.image_encoders import build_image_encoder
-
         encoder = build_image_encoder(config.model.encoder)
         size = config.model.image_size
         self.train_world, self.train_features = split_features("train", config.train_size, seed=config.world_seed, image_size=size, encoder=encoder)
@@ -196,8 +182,6 @@ class VQATask(TrainingTask):
         return {"loss": loss.item(), **logs, "accuracy": (logits.argmax(1) == answers).float().mean().item()}
 
     def evaluate(self, step, run_dir: Path):
-        from ..evaluation.vqa import accuracy_by_type, answer_questions
-
         results = {}
         for name, questions in (("val", self.val_questions), ("val_heldout_phrasings", self.val_heldout)):
             probabilities, _ = answer_questions(self.model, self.vocabulary, self.val_features, [q.scene for q in questions],
