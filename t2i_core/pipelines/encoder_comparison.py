@@ -153,10 +153,3 @@ class EncoderComparisonPipeline:
         if not path.is_file():
             raise FileNotFoundError(f"no benchmark results at {path}; run: python -m t2i_core eval encoders --json -o {path}")
         return json.loads(path.read_text(encoding="utf-8"))
-
-    def run_triplets(self, triplets_path: str | Path | None = None) -> dict[str, Any]:
-        """Run the triplet benchmark live for every loaded encoder (the built-in suite by default)."""
-        from ..evaluation.encoders import load_triplets, triplet_benchmark
-
-        triplets = load_triplets(triplets_path)
-        return {name: triplet_benchmark(encoder, triplets) for name, encoder in self.encoders.items()}
