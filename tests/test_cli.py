@@ -1,24 +1,156 @@
-"""The command line: every command has --help, the data commands write what they say."""
+"""The command line: one parser composed from each model's commands; every command line the
+README documents parses, the old option names still work, every command has --help, and
+the data commands write what they say."""
 
+import argparse
+import ast
 import json
+import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from t2i_core.cli import main
+from t2i_core import cli
+from t2i_core.cli import build_parser, common, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "t2i_core", *args], capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("command", [[], ["data"], ["data", "preview"], ["data", "stats"]])
-def test_every_command_has_help(command):
-    result = run_cli(*command, "--help")
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """Every command under ``parser``: ("data",), ("data", "preview"), ..., ("generate",)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from command_paths(sub, (*prefix, name))
+
+
+def subparser(*path: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    for name in path:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    return parser
+
+
+# Mentions of a command in the README's prose, not command lines: they leave out what the text supplies.
+README_MENTIONS = {"caption"}  # "`python -m t2i_core caption` on scene 1 of the test split"
+
+
+def documented_command_lines() -> list[str]:
+    """The arguments after ``-m t2i_core`` of every command line in README.md (code blocks and
+    inline code) and in the shipped checkpoints' ``reproduce`` records."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = []
+    for i, part in enumerate(re.split(r"^```.*$", text, flags=re.MULTILINE)):
+        if i % 2:  # inside a fenced code block: one command a line
+            lines += [line for line in part.splitlines() if "-m t2i_core" in line]
+        else:  # prose: inline code, which may wrap onto the next line
+            lines += [" ".join(span.split()) for span in re.findall(r"`([^`]*-m t2i_core[^`]*)`", part)]
+    for record in sorted(ROOT.glob("checkpoints/**/*.json")):
+        lines += re.findall(r'"reproduce": "([^"]*-m t2i_core[^"]*)"', record.read_text(encoding="utf-8"))
+    return [shlex.join(shlex.split(line.split("-m t2i_core", 1)[1], comments=True)) for line in lines]
+
+
+def has_placeholder(line: str) -> bool:
+    return any(mark in line for mark in ("<", ">", "|", "..."))
+
+
+DOCUMENTED = documented_command_lines()
+
+
+def test_the_readme_documents_many_command_lines():
+    assert len(DOCUMENTED) >= 30 and sum(not has_placeholder(line) for line in DOCUMENTED) >= 25
+
+
+@pytest.mark.parametrize("line", [line for line in DOCUMENTED if not has_placeholder(line) and line not in README_MENTIONS])
+def test_every_documented_command_line_parses(line):
+    args = build_parser().parse_args(shlex.split(line))
+    assert callable(args.func)
+
+
+@pytest.mark.parametrize(("path", "alias", "positionals"), [
+    (("eval", "caption"), "--num-scenes", []),
+    (("eval", "vqa"), "--num-scenes", []),
+    (("eval", "dates"), "--num-dates", []),
+    (("eval", "text2image"), "--num-prompts", []),
+    (("eval", "round-trip"), "--num-prompts", []),
+    (("eval", "world-detector"), "--size", []),
+    (("generate",), "--num-images", ["a red flower"]),
+])
+def test_old_option_names_are_hidden_aliases_of_num(path, alias, positionals):
+    parser = build_parser()
+    for option in ("-n", "--num", alias):
+        assert parser.parse_args([*path, *positionals, option, "7"]).num == 7
+    assert "-n N, --num N" in subparser(*path).format_help() and alias not in subparser(*path).format_help()
+
+
+@pytest.mark.parametrize("command", [["data", "preview", "flowers"], ["data", "stats", "dates"], ["eval", "caption"], ["generate", "a flower"]])
+def test_num_below_its_minimum_is_a_usage_error(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*command, "-n", "0"])
+    assert exit_.value.code == 2 and "must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_every_train_command_takes_the_shared_options_with_one_threads_default():
+    train = [path for path in command_paths(build_parser()) if len(path) == 2 and path[0] == "train"]
+    assert {p[1] for p in train} == {"flower-classifier", "text2image", "caption", "dates", "vqa", "world-detector"}
+    for path in train:
+        args = build_parser().parse_args(list(path))
+        assert args.threads == common.THREADS == 1 and args.seed == 0 and args.ship is False, path
+        if path[1] != "world-detector":  # a closed-form fit, not a run of the training loop
+            assert {"steps", "batch_size", "eval_every", "save_every", "device", "time_limit", "fresh"} <= set(vars(args)), path
+
+
+def test_every_eval_command_prints_json_or_writes_it():
+    evals = [path for path in command_paths(build_parser()) if len(path) == 2 and path[0] == "eval"]
+    assert {p[1] for p in evals} == {"encoders", "text2image", "round-trip", "caption", "dates", "vqa", "world-detector"}
+    for path in evals:
+        args = build_parser().parse_args([*path, "--json", "-o", "report.json"])
+        assert args.json is True and args.output == "report.json", path
+
+
+def test_each_model_module_imports_only_the_neutral_module_of_the_cli():
+    for path in sorted((ROOT / "t2i_core" / "cli").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        siblings = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+        local = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                 for inner in ast.walk(node) if isinstance(inner, ast.Import | ast.ImportFrom)]
+        assert siblings <= ({"common"} if path.name != "common.py" else set()), path.name
+        assert not local, f"{path.name}: imports inside a function"
+
+
+def test_table_pads_columns_to_their_widest_cell():
+    assert common.table(["a", "bb"], [["ccc", 1]]) == ["a    bb", "---  --", "ccc  1"]
+
+
+def test_top_level_help_from_the_shell():
+    result = run_cli("--help")
     assert result.returncode == 0, result.stderr
     assert "usage: python -m t2i_core" in result.stdout
+
+
+@pytest.mark.parametrize("path", list(command_paths(build_parser())), ids=" ".join)
+def test_every_command_has_help(path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*path, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m t2i_core {' '.join(path)}") and len(out) > 200
+
+
+def test_the_verbs_are_composed_from_the_model_modules():
+    assert [c.name for c in cli.TRAIN.commands] == ["flower-classifier", "text2image", "caption", "dates", "vqa", "world-detector"]
+    assert [c.name for c in cli.INFERENCE] == ["generate", "caption", "dates", "vqa"]
 
 
 @pytest.mark.parametrize("world", ["flowers", "scenes", "dates"])

@@ -70,8 +70,8 @@ def test_a_round_trip_needs_prompts():
 def test_eval_round_trip_sends_seen_prompts_through_the_use_generator_and_the_default_captioner(monkeypatch, capsys):
     import json
 
-    import t2i_core
     from t2i_core.cli import main
+    from t2i_core.cli import round_trip as round_trip_command
     from t2i_core.data.flowers import read_colour_roles
 
     loaded = []
@@ -91,7 +91,7 @@ def test_eval_round_trip_sends_seen_prompts_through_the_use_generator_and_the_de
         loaded.append((task, options))
         return stubs[task]
 
-    monkeypatch.setattr(t2i_core, "load_pipeline", load_pipeline)
+    monkeypatch.setattr(round_trip_command, "load_pipeline", load_pipeline)
     assert main(["eval", "round-trip", "-n", "6", "--no-judge", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 6 and report["cycle_score"] == 1.0

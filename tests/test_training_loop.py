@@ -183,13 +183,13 @@ def test_runs_under_torchrun_with_two_cpu_processes(tmp_path):
 
 
 def test_shipping_a_resumed_run_records_every_session_its_machine_and_every_evaluation(tmp_path, monkeypatch):
-    from t2i_core.cli import train_commands
+    from t2i_core.cli import common
 
-    monkeypatch.setattr(train_commands, "SHIPPED", tmp_path / "checkpoints")
+    monkeypatch.setattr(common, "SHIPPED", tmp_path / "checkpoints")
     run = tmp_path / "run"
     train(FitALine(), TrainConfig(output_dir=str(run), max_steps=30, batch_size=16, save_every=10, eval_every=10, time_limit=0.0))
     train(FitALine(), TrainConfig(output_dir=str(run), max_steps=30, batch_size=16, save_every=10, eval_every=10))
-    shipped = train_commands.ship(run, "line")
+    shipped = common.ship(run, "line")
     summary = json.loads((shipped / "training.json").read_text())
     assert [s["step"] for s in summary["sessions"]] == [1, 30]  # the time-limited session stopped at step 1
     assert summary["seconds_total"] == round(sum(s["seconds"] for s in summary["sessions"]), 1)
@@ -199,7 +199,7 @@ def test_shipping_a_resumed_run_records_every_session_its_machine_and_every_eval
 
 
 def test_a_session_stopped_from_outside_still_counts_its_time():
-    from t2i_core.cli.train_commands import training_sessions
+    from t2i_core.cli.common import training_sessions
 
     records = [
         {"step": 50, "seconds": 60.0}, {"step": 100, "seconds": 121.5}, {"step": 100, "eval": {"x": 1}},  # killed after step 100

@@ -1,7 +1,17 @@
 """The command line: ``python -m t2i_core <command> ...``, ``--help`` on every command.
 
-Each command group lives in its own module with an ``add_parser(subparsers)`` that
-registers its sub-commands and sets ``func`` on each; ``main`` dispatches to it.
+One module per model declares what it offers (:class:`~.common.ModelCommands`: its
+``train``, ``eval`` and inference commands, each with its options and handler); this
+module composes them into the verbs users type:
+
+- ``data preview|stats``: the procedural worlds (``data.py``)
+- ``train <model>``: ``text2image.py``, ``flower_classifier.py``, ``caption.py``, ``dates.py``, ``vqa.py``, ``world_detector.py``
+- ``eval <what>``: the same models, and ``encoders.py`` (sentence encoders), ``round_trip.py`` (generator -> captioner)
+- ``generate``, ``caption``, ``dates``, ``vqa``: inference with a shipped model
+
+``common.py`` holds what they share: the shared options (``-n/--num``, ``--seed``,
+``--threads``, the training options), ``train_config``, ``ship``, the table renderer
+and the evaluation skeleton.
 """
 
 from __future__ import annotations
@@ -10,13 +20,36 @@ import argparse
 import sys
 
 from .. import __version__
-from . import caption_commands, data_commands, dates_commands, eval_commands, generate_commands, train_commands, vqa_commands
+from . import caption, data, dates, encoders, flower_classifier, round_trip, text2image, vqa, world_detector
+from .common import Verb
 
-COMMAND_GROUPS = (data_commands, train_commands, eval_commands, generate_commands, caption_commands, dates_commands, vqa_commands)
+# In the order their commands are listed in --help.
+MODELS = (encoders, flower_classifier, text2image, round_trip, caption, dates, vqa, world_detector)
+
+TRAIN = Verb(
+    "train",
+    help="train a model from scratch (resumable)",
+    description=(
+        "Train one model: a fixed seed, resumable, DDP-ready. Every run writes run_config.json (how to reproduce it), "
+        "metrics.jsonl, sample grids, a resumable last/ state and the exported checkpoint in final/; with --ship the "
+        "checkpoint is also copied into checkpoints/. Runs under `torchrun --nproc_per_node=N -m t2i_core train ...` "
+        "use DistributedDataParallel."
+    ),
+    metavar="<model>",
+    commands=tuple(m.COMMANDS.train for m in MODELS if m.COMMANDS.train),
+)
+EVAL = Verb(
+    "eval",
+    help="measure encoders and models",
+    description="Measure encoders and models: tables, or JSON with --json; -o FILE also writes the JSON report.",
+    metavar="<eval command>",
+    commands=tuple(m.COMMANDS.eval for m in MODELS if m.COMMANDS.eval),
+)
+INFERENCE = tuple(command for m in MODELS for command in m.COMMANDS.inference)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every command group attached."""
+    """The top-level parser: ``data``, ``train``, ``eval`` and the inference commands."""
     parser = argparse.ArgumentParser(
         prog="python -m t2i_core",
         description="Attention in multimodal deep learning: data, models, training, evaluation.",
@@ -24,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"t2i_core {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     commands.required = True
-    for group in COMMAND_GROUPS:
-        group.add_parser(commands)
+    for verb in (data.VERB, TRAIN, EVAL):
+        verb.attach(commands)
+    for command in INFERENCE:
+        command.attach(commands)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""``data preview`` and ``data stats``: look at a procedural world before training on it."""
+"""The procedural worlds on the command line: ``data preview`` and ``data stats``, to look at a world before training on it."""
 
 from __future__ import annotations
 
@@ -7,44 +7,21 @@ import json
 from pathlib import Path
 
 from ..data import WORLDS, load_world, world_class
+from .common import Command, Verb, add_num, add_seed
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``data`` and its sub-commands."""
-    data = commands.add_parser("data", help="look at the procedural worlds", description="Look at the procedural worlds.")
-    sub = data.add_subparsers(dest="data_command", metavar="<data command>")
-    sub.required = True
-
-    preview = sub.add_parser(
-        "preview",
-        help="save a grid of samples with their captions",
-        description="Render the first N samples of a world split into one PNG grid with captions.",
-    )
-    preview.add_argument("world", choices=sorted(WORLDS))
-    preview.add_argument("-n", "--num", type=int, default=16, help="number of samples (default 16)")
-    preview.add_argument("-o", "--output", default=None, help="PNG path (default <world>-preview.png)")
-    preview.add_argument("--split", default="train", help="split name (default train)")
-    preview.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    preview.add_argument("--columns", type=int, default=None, help="grid columns (default: square)")
-    preview.add_argument("--scale", type=int, default=2, help="enlargement of each image (default 2)")
-    preview.set_defaults(func=run_preview)
-
-    stats = sub.add_parser(
-        "stats",
-        help="print attribute distributions, caption lengths and what is held out",
-        description="Count attributes and caption statistics over the first N samples of each split.",
-    )
-    stats.add_argument("world", choices=sorted(WORLDS))
-    stats.add_argument("--split", default=None, help="one split (default: every split)")
-    stats.add_argument("-n", "--num", type=int, default=1000, help="samples counted per split (default 1000)")
-    stats.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
-    stats.set_defaults(func=run_stats)
+# ---------------------------------------------------------------------- data preview
+def preview_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("world", choices=sorted(WORLDS))
+    add_num(parser, 16, "number of samples (default 16)")
+    parser.add_argument("-o", "--output", default=None, help="PNG path (default <world>-preview.png)")
+    parser.add_argument("--split", default="train", help="split name (default train)")
+    add_seed(parser, what="the world")
+    parser.add_argument("--columns", type=int, default=None, help="grid columns (default: square)")
+    parser.add_argument("--scale", type=int, default=2, help="enlargement of each image (default 2)")
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    if args.num < 1:
-        raise ValueError(f"-n must be at least 1, got {args.num}")
     world = load_world(args.world, split=args.split, seed=args.seed)
     output = Path(args.output or f"{args.world}-preview.png")
     if output.suffix.lower() != ".png":
@@ -55,9 +32,16 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- data stats
+def stats_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("world", choices=sorted(WORLDS))
+    parser.add_argument("--split", default=None, help="one split (default: every split)")
+    add_num(parser, 1000, "samples counted per split (default 1000)")
+    add_seed(parser, what="the world")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
 def run_stats(args: argparse.Namespace) -> int:
-    if args.num < 1:
-        raise ValueError(f"-n must be at least 1, got {args.num}")
     cls = world_class(args.world)
     splits = [args.split] if args.split else list(cls.splits)
     report = {
@@ -65,10 +49,7 @@ def run_stats(args: argparse.Namespace) -> int:
         "description": load_world(args.world, split=splits[0], seed=args.seed).describe(),
         "splits": {s: load_world(args.world, split=s, seed=args.seed).stats(args.num) for s in splits},
     }
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print(format_stats(report))
+    print(json.dumps(report, indent=2, default=str) if args.json else format_stats(report))
     return 0
 
 
@@ -100,3 +81,27 @@ def format_stats(report: dict) -> str:
             shown = ", ".join(f"{k} {v}" for k, v in counts.items())
             lines.append(f"  {attribute}: {shown}")
     return "\n".join(lines)
+
+
+VERB = Verb(
+    "data",
+    help="look at the procedural worlds",
+    description="Look at the procedural worlds.",
+    metavar="<data command>",
+    commands=(
+        Command(
+            "preview",
+            help="save a grid of samples with their captions",
+            description="Render the first N samples of a world split into one PNG grid with captions.",
+            options=preview_options,
+            run=run_preview,
+        ),
+        Command(
+            "stats",
+            help="print attribute distributions, caption lengths and what is held out",
+            description="Count attributes and caption statistics over the first N samples of each split.",
+            options=stats_options,
+            run=run_stats,
+        ),
+    ),
+)

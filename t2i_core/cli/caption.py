@@ -1,8 +1,4 @@
-"""Captioning on the command line: ``caption IMAGE``, ``train caption`` and ``eval caption``.
-
-``caption`` is its own command group; ``train caption`` and ``eval caption`` are attached
-to the ``train`` and ``eval`` groups by :func:`add_train_parser` and :func:`add_eval_parser`.
-"""
+"""The captioners on the command line: ``caption IMAGE``, ``train caption`` and ``eval caption``."""
 
 from __future__ import annotations
 
@@ -11,24 +7,34 @@ import json
 import math
 from pathlib import Path
 
+from ..data.vocabulary import Vocabulary
+from ..evaluation.captioning import DEFAULT_SCENES_SPLITS, FLOWER_SPLIT_PREFIX, evaluate_captioner
 from ..models.attention import SCORES
-from ..models.captioning import CAPTION_MODELS
+from ..models.captioning import CAPTION_MODELS, Captioner, CaptionerConfig
 from ..models.image_encoders import IMAGE_ENCODERS
-from .reports import parse_checkpoints, write_report
+from ..pipelines.caption import CaptionPipeline, shipped_checkpoint, trained_worlds
+from ..training import train
+from ..training.caption_task import CaptionTask, CaptionTaskConfig
+from .common import (
+    Command,
+    ModelCommands,
+    add_checkpoints,
+    add_num,
+    add_report_options,
+    add_training_options,
+    at_least,
+    measure_checkpoints,
+    parse_checkpoints,
+    print_report,
+    set_threads,
+    ship,
+    table,
+    train_config,
+)
 
 
 # ---------------------------------------------------------------------- caption IMAGE
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``caption``."""
-    parser = commands.add_parser(
-        "caption",
-        help="image -> caption, with each word's attention map",
-        description=(
-            "Caption an image with a shipped captioner and show where it looked for every word. "
-            "The captioners are trained on the Scenes and Flowers worlds: a photo still gets a caption in "
-            "their words, marked as out of world."
-        ),
-    )
+def caption_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="an image file (PNG, JPEG, GIF, WebP, BMP, TIFF)")
     parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="which captioner (default show-attend-tell)")
     parser.add_argument("--checkpoint", default=None, help="a captioner folder instead of the shipped one")
@@ -36,12 +42,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha (default 0)")
     parser.add_argument("--overlays", default=None, metavar="DIR", help="write one PNG per word: the image with that word's attention")
     parser.add_argument("--json", action="store_true", help="print JSON (caption, words, attention maps)")
-    parser.set_defaults(func=run_caption)
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from ..pipelines.caption import CaptionPipeline
-
     pipe = CaptionPipeline(args.model, checkpoint=args.checkpoint)
     result = pipe(args.image, beam_size=args.beam, length_penalty=args.length_penalty)
     written = []
@@ -73,21 +76,8 @@ def run_caption(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- train caption
-def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
-    """Register ``train caption``; ``common`` adds the options every ``train`` command shares."""
-    parser = sub.add_parser(
-        "caption",
-        help="an image captioner (Show and Tell or Show, Attend and Tell)",
-        description=(
-            "Train a captioner on the Scenes and Flowers worlds together (the default, as the shipped "
-            "captioners are: one model that captions both worlds), on one of them, or on a Karpathy-format "
-            "dataset. Evaluates validation BLEU-4 every epoch (--eval-every to change), and on the "
-            "worlds the objects named, pointing and the flower colours named; keeps the best weights "
-            "and stops after --patience evaluations without improvement."
-        ),
-    )
-    common(parser, steps=6000, batch=32, output="runs/caption-{model}")
-    parser.set_defaults(eval_every=None)
+def train_options(parser: argparse.ArgumentParser) -> None:
+    add_training_options(parser, steps=6000, batch_size=32, output="runs/caption-{model}", ship_as="caption-<model>", eval_every=None)
     parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="default show-attend-tell")
     parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="efficientnet-lite0", help="image encoder (default efficientnet-lite0)")
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
@@ -96,33 +86,22 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--data", default="scenes+flowers",
                         help="'scenes+flowers', 'scenes', 'flowers' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
-    parser.add_argument("--train-size", type=int, default=8000, help="Scenes training images (default 8000)")
-    parser.add_argument("--val-size", type=int, default=500, help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
-    parser.add_argument("--flower-train-size", type=int, default=4000, help="Flowers training images, when --data names flowers (default 4000)")
-    parser.add_argument("--flower-val-size", type=int, default=250, help="Flowers validation images decoded per evaluation (default 250)")
+    parser.add_argument("--train-size", type=at_least(1), default=8000, help="Scenes training images (default 8000)")
+    parser.add_argument("--val-size", type=at_least(1), default=500,
+                        help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
+    parser.add_argument("--flower-train-size", type=at_least(1), default=4000, help="Flowers training images, when --data names flowers (default 4000)")
+    parser.add_argument("--flower-val-size", type=at_least(1), default=250, help="Flowers validation images decoded per evaluation (default 250)")
     parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
-    parser.add_argument("--patience", type=int, default=3, help="evaluations without a better selection score before stopping (default 3)")
+    parser.add_argument("--patience", type=at_least(1), default=3, help="evaluations without a better selection score before stopping (default 3)")
     parser.add_argument("--select", choices=["min-bleu4-pointing", "bleu4"], default="min-bleu4-pointing",
                         help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), "
                              "or BLEU-4 (default min-bleu4-pointing)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
-    parser.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..models.captioning import CaptionerConfig
-    from ..training import train
-    from ..training.caption_task import CaptionTask, CaptionTaskConfig
-    from .train_commands import _train_config, ship
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if min(args.train_size, args.val_size, args.flower_train_size, args.flower_val_size, args.patience) < 1:
-        raise ValueError("--train-size, --val-size, --flower-train-size, --flower-val-size and --patience must be at least 1")
+    set_threads(args)
     min_count = args.min_count if args.min_count is not None else (5 if args.data.startswith("karpathy:") else 1)
     model = CaptionerConfig(
         kind=args.model, encoder=args.encoder, freeze_encoder=not args.fine_tune_encoder,
@@ -136,78 +115,41 @@ def run_train(args: argparse.Namespace) -> int:
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output, resume=not args.fresh)
-    pairs = sum(len(c) for c in task.data.train_captions)
     if args.eval_every is None:
+        pairs = sum(len(c) for c in task.data.train_captions)
         args.eval_every = max(1, math.ceil(pairs / args.batch_size))  # one epoch
-    run_dir = train(task, _train_config(args, output))
+    run_dir = train(task, train_config(args, output))
     if args.ship:
         ship(run_dir, f"caption-{args.model}")
     return 0
 
 
 # ---------------------------------------------------------------------- eval caption
-def add_eval_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``eval caption``."""
-    parser = sub.add_parser(
-        "caption",
-        help="BLEU, METEOR, ROUGE-L, CIDEr, objects named, attention pointing and flower colours named of the captioners",
-        description=(
-            "Caption Scenes test, held-out-combination and held-out-style images (and, for a captioner trained "
-            "on flowers, Flowers test images) with each captioner at each beam size. Scenes captions are scored "
-            "with pycocoevalcap against every reference caption of the scene, by the share of scenes whose "
-            "every object's colour and shape is named, and by the attention: for each generated colour or "
-            "shape word, whether the map's peak is on the named object (pointing accuracy) and how much of "
-            "the map lies on it (attention mass). Flower captions are scored by the share naming the petal "
-            "and the stem colour in their roles."
-        ),
-    )
+def eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="+", choices=CAPTION_MODELS, default=list(CAPTION_MODELS), help="default: both")
-    parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH", help="measure another checkpoint for a model")
+    add_checkpoints(parser, "MODEL")
     parser.add_argument("--splits", nargs="+", default=None,
                         help="Scenes splits, and Flowers splits as flowers-<split> (default: test heldout-combos heldout-style, "
                              "and flowers-test for a captioner trained on flowers)")
-    parser.add_argument("-n", "--num-scenes", type=int, default=None, help="pictures per split (default: the whole split)")
-    parser.add_argument("--beams", nargs="+", type=int, default=[1, 3], help="beam sizes (default 1 3)")
+    add_num(parser, None, "pictures per split (default: the whole split)", aliases=["--num-scenes"])
+    parser.add_argument("--beams", nargs="+", type=at_least(1), default=[1, 3], help="beam sizes (default 1 3)")
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
-    parser.set_defaults(func=run_eval)
+    add_report_options(parser, "tables")
 
 
 def default_splits(folder: Path) -> list[str]:
     """The splits ``eval caption`` measures a checkpoint on: the Scenes ones, and flowers-test if it learned flowers."""
-    from ..evaluation.captioning import DEFAULT_SCENES_SPLITS, FLOWER_SPLIT_PREFIX
-    from ..pipelines.caption import trained_worlds
-
     return [*DEFAULT_SCENES_SPLITS, *([f"{FLOWER_SPLIT_PREFIX}test"] if "flowers" in trained_worlds(folder) else [])]
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    import time
+    def measure(model: Captioner, folder: Path) -> dict:
+        return evaluate_captioner(model, Vocabulary.load(folder), splits=args.splits or default_splits(folder),
+                                  size=args.num, beam_sizes=args.beams, meteor=not args.no_meteor)
 
-    from ..data.vocabulary import Vocabulary
-    from ..evaluation.captioning import evaluate_captioner
-    from ..models.captioning import Captioner
-    from ..pipelines.caption import shipped_checkpoint
-
-    if args.num_scenes is not None and args.num_scenes < 1:
-        raise ValueError(f"--num-scenes must be at least 1, got {args.num_scenes}")
-    if any(b < 1 for b in args.beams):
-        raise ValueError(f"beam sizes must be at least 1, got {args.beams}")
     checkpoints = parse_checkpoints(args.checkpoint, CAPTION_MODELS, "MODEL")
-    report = {"models": {}}
-    for name in args.models:
-        folder = Path(checkpoints.get(name) or shipped_checkpoint(name))
-        model = Captioner.from_pretrained(folder)
-        started = time.time()
-        result = evaluate_captioner(model, Vocabulary.load(folder), splits=args.splits or default_splits(folder),
-                                    size=args.num_scenes, beam_sizes=args.beams, meteor=not args.no_meteor)
-        result["checkpoint"] = str(folder)
-        result["seconds"] = round(time.time() - started, 1)
-        report["models"][name] = result
-    text = write_report(report, args.output)
-    print(text if args.json else format_caption_report(report))
-    return 0
+    report = {"models": measure_checkpoints(args.models, checkpoints, shipped_checkpoint, Captioner.from_pretrained, measure)}
+    return print_report(args, report, format_caption_report)
 
 
 METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "all_objects_named", "objects_named",
@@ -232,11 +174,49 @@ def format_caption_report(report: dict) -> str:
             for beam, figures in entry.items():
                 if beam.startswith("beam_"):
                     rows.append([name, beam.split("_")[1], *(f"{figures[m]:.3f}" if m in figures else "-" for m in metrics)])
-        lines += [f"{split} ({entries[0][what]} {what})", *_table(["model", "beam", *metrics], rows), ""]
+        lines += [f"{split} ({entries[0][what]} {what})", *table(["model", "beam", *metrics], rows), ""]
     lines.append("Show and Tell has no attention: its pointing figures are the chance level of a uniform map.")
     return "\n".join(lines)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, ["-" * w for w in widths], *rows]]
+COMMANDS = ModelCommands(
+    train=Command(
+        "caption",
+        help="an image captioner (Show and Tell or Show, Attend and Tell)",
+        description=(
+            "Train a captioner on the Scenes and Flowers worlds together (the default, as the shipped "
+            "captioners are: one model that captions both worlds), on one of them, or on a Karpathy-format "
+            "dataset. Evaluates validation BLEU-4 every epoch (--eval-every to change), and on the "
+            "worlds the objects named, pointing and the flower colours named; keeps the best weights "
+            "and stops after --patience evaluations without improvement."
+        ),
+        options=train_options,
+        run=run_train,
+    ),
+    eval=Command(
+        "caption",
+        help="BLEU, METEOR, ROUGE-L, CIDEr, objects named, attention pointing and flower colours named of the captioners",
+        description=(
+            "Caption Scenes test, held-out-combination and held-out-style images (and, for a captioner trained "
+            "on flowers, Flowers test images) with each captioner at each beam size. Scenes captions are scored "
+            "with pycocoevalcap against every reference caption of the scene, by the share of scenes whose "
+            "every object's colour and shape is named, and by the attention: for each generated colour or "
+            "shape word, whether the map's peak is on the named object (pointing accuracy) and how much of "
+            "the map lies on it (attention mass). Flower captions are scored by the share naming the petal "
+            "and the stem colour in their roles."
+        ),
+        options=eval_options,
+        run=run_eval,
+    ),
+    inference=(Command(
+        "caption",
+        help="image -> caption, with each word's attention map",
+        description=(
+            "Caption an image with a shipped captioner and show where it looked for every word. "
+            "The captioners are trained on the Scenes and Flowers worlds: a photo still gets a caption in "
+            "their words, marked as out of world."
+        ),
+        options=caption_options,
+        run=run_caption,
+    ),),
+)

@@ -1,0 +1,66 @@
+"""The round trip on the command line: ``eval round-trip`` (prompt -> generator -> flower -> captioner -> the prompt's colours named?)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..evaluation.round_trip import evaluate_round_trip
+from ..evaluation.text2image import seen_prompts
+from ..registry import load_pipeline
+from .common import Command, ModelCommands, add_num, add_report_options, add_seed, at_least, number, print_report
+
+
+def eval_options(parser: argparse.ArgumentParser) -> None:
+    add_num(parser, 200, "seen prompts (default 200)", aliases=["--num-prompts"])
+    add_seed(parser, what="the prompts and of the first flower's noise")
+    parser.add_argument("--beam", type=at_least(1), default=3, help="the captioner's beam size (default 3)")
+    parser.add_argument("--encoder", default="use", help="the generator, by its sentence encoder (default use)")
+    parser.add_argument("--generator-checkpoint", default=None, metavar="PATH", help="a generator folder instead of the shipped one")
+    parser.add_argument("--captioner-checkpoint", default=None, metavar="PATH", help="a captioner folder instead of the default one")
+    parser.add_argument("--no-judge", action="store_true", help="skip the flower attribute classifier")
+    add_report_options(parser, "a summary")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed must be at least 0, got {args.seed}")
+    generator = load_pipeline("text2image", encoder=args.encoder, checkpoint=args.generator_checkpoint, device="cpu")
+    captioner = load_pipeline("caption", checkpoint=args.captioner_checkpoint, device="cpu")
+    judge = None if args.no_judge else load_pipeline("flower-attributes", device="cpu")
+    report = evaluate_round_trip(generator, captioner, seen_prompts(args.num, seed=args.seed), seed=args.seed,
+                                 beam_size=args.beam, judge=judge)
+    report["generator"] = args.generator_checkpoint or f"shipped text2image-{args.encoder}"
+    report["captioner"] = args.captioner_checkpoint or f"shipped caption-{captioner.name}"
+    return print_report(args, report, format_round_trip_report)
+
+
+def format_round_trip_report(report: dict) -> str:
+    """The report of ``eval round-trip`` as a few readable lines."""
+    lines = [f"{report['n']} seen prompts, {report['generator']} -> {report['captioner']} (beam {report['beam_size']})",
+             f"cycle score (petal and stem colour named in their roles): {report['cycle_score']:.3f}",
+             f"  petal colour named {report['petal_named']:.3f}, stem colour named {report['stem_named']:.3f}; "
+             f"flowers the captioner called in world {report['in_world_rate']:.3f}"]
+    if "generator_right" in report:
+        where = report["cycle_score_where_generator_right"]
+        lines.append(f"  the judge reads both colours as prompted on {report['generator_right']:.3f} of the flowers; "
+                     f"cycle score on those {number(where)}")
+    for failure in report["failures"][:5]:
+        lines.append(f"  {failure['prompt']!r} -> {failure['caption']!r}")
+    return "\n".join(lines)
+
+
+COMMANDS = ModelCommands(
+    eval=Command(
+        "round-trip",
+        help="the cycle score: prompt -> USE generator -> flower -> default captioner -> the prompt's colours named?",
+        description=(
+            "Send seen prompts (seen colour pairs, seen phrasings) through the shipped USE text-to-image generator, "
+            "one flower each (prompt i with seed SEED+i, as the app's Round trip tab draws it), caption every flower "
+            "with the default captioner, and report the cycle score: the share of captions that name the prompt's "
+            "petal colour and stem colour, each in its role. The flower attribute classifier says how many flowers "
+            "the generator drew right, to separate its mistakes from the captioner's."
+        ),
+        options=eval_options,
+        run=run_eval,
+    ),
+)
