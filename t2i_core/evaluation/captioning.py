@@ -423,3 +423,34 @@ def evaluate_captioner(
     if flowers:
         report["splits"].update(evaluate_on_flowers(model, vocabulary, flowers, size, beam_sizes, seed, cache)["splits"])
     return report
+
+
+MODEL_LABELS = {"show-attend-tell": "Show, Attend and Tell (soft attention)", "show-and-tell": "Show and Tell (no attention)"}
+
+
+def report_markdown(report: dict) -> str:
+    """The report of ``eval caption`` as Markdown: a row per captioner, test scenes (and Flowers) at beam 3.
+
+    Empty when the report holds no captioner.
+    """
+    if not report.get("models"):
+        return ""
+    rows = ["| model | BLEU-4 | METEOR | CIDEr | every object named | every object named, held-out style | pointing accuracy "
+            "| attention mass on the object | flowers: both colours named |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, result in report["models"].items():
+        figures = result["splits"]["test"]["beam_3"]
+        style = result["splits"].get("heldout-style", {}).get("beam_3", {})
+        flowers = result["splits"].get("flowers-test", {}).get("beam_3", {})
+        attends = name == "show-attend-tell"
+        rows.append(f"| {MODEL_LABELS.get(name, name)} | {figures['BLEU-4']:.3f} | {figures['METEOR']:.3f} | {figures['CIDEr']:.2f} | "
+                    f"{_percent(figures.get('all_objects_named'))} | {_percent(style.get('all_objects_named'))} | "
+                    f"{_percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
+                    f"{_percent(figures['attention_mass']) if attends else '-'} | {_percent(flowers.get('roles_named'))} |")
+    return "\n".join(rows) + (
+        "\n\nTest scenes (and Flowers test pictures), beam 3. Every object named: the caption names each object's colour "
+        "and shape. Pointing: the attention peak of a word naming an object falls inside that object's mask."
+    )
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"

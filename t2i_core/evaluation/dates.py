@@ -75,3 +75,18 @@ def evaluate_on_dates(
             "wrong_examples_per_format": {name: v[:2] for name, v in sorted(wrong_by_format.items())},
         }
     return report
+
+
+def report_markdown(report: dict) -> str:
+    """The report of ``eval dates`` as a Markdown table: exact match per attention score, the default marked.
+
+    Empty when the report holds no translator.
+    """
+    if not report.get("scores"):
+        return ""
+    rows = ["| attention score | test exact match | held-out formats |", "|---|---|---|"]
+    for score, result in report["scores"].items():
+        splits = result["splits"]
+        marker = " (default)" if score == report.get("default_score") else ""
+        rows.append(f"| `{score}`{marker} | {splits['test']['exact_match']:.1%} | {splits['heldout-formats']['exact_match']:.1%} |")
+    return "\n".join(rows)

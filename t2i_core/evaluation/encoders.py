@@ -391,3 +391,24 @@ def evaluate_encoders(
             "seconds": round(time.perf_counter() - started, 2),
         },
     }
+
+
+def report_markdown(report: dict) -> str:
+    """The report of :func:`evaluate_encoders` as a Markdown table: order swap and paraphrase cosines, probe accuracies.
+
+    Empty when the report holds no encoder.
+    """
+    if not report.get("encoders"):
+        return ""
+    rows = ["| encoder | cosine to the order swap | cosine to a paraphrase | probe: new phrasings | probe: new colour pairs |", "|---|---|---|---|---|"]
+    for name, result in report["encoders"].items():
+        triplets, probe = result["triplets"], result.get("probe") or {}
+        rows.append(
+            f"| `{name}` | {triplets['mean_cosine_swap']:.3f} | {triplets['mean_cosine_paraphrase']:.3f} | "
+            f"{_percent(probe.get('heldout_templates_both_right'))} | {_percent(probe.get('heldout_pairs_both_right'))} |"
+        )
+    return "\n".join(rows)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"

@@ -75,3 +75,9 @@ def evaluate_round_trip(generator, captioner, prompts: Sequence[Prompt], seed: i
             record["judge"] = {k: s[k] for k in COLOUR_KEYS}
     report["failures"] = [r for r, ok in zip(records, cycle) if not ok][:examples]
     return report
+
+
+def report_markdown(report: dict) -> str:
+    """The report of :func:`evaluate_round_trip` as one Markdown sentence: the cycle score."""
+    return (f"Round trip (prompt -> USE generator -> flower -> default captioner), cycle score on {report['n']} seen prompts: "
+            f"**{report['cycle_score']:.1%}** of the captions name the prompt's petal and stem colours in their roles.")

@@ -338,3 +338,35 @@ def evaluate_text2image(
         report["generators"][encoder] = result
     report["config"]["seconds"] = round(time.time() - started, 1)
     return report
+
+
+def report_markdown(report: dict) -> str:
+    """The report of :func:`evaluate_text2image` as Markdown: a row per generator, and what the columns mean.
+
+    Empty when the report holds no generator.
+    """
+    if not report.get("generators"):
+        return ""
+    rows = ["| generator | (a) seen | (b) new phrasings | (c) new colour pairs | (d) swapped twins | diversity / real | Frechet / real-vs-real "
+            "| centre colour | petal shape | petal count | size |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, result in report["generators"].items():
+        binding = result["binding_accuracy"]
+        stated = result["attribute_accuracy"].get("seen", {})
+        rows.append(
+            f"| `{name}` | {_percent(binding.get('seen'))} | {_percent(binding.get('heldout-templates'))} | "
+            f"{_percent(binding.get('heldout-pairs'))} | {_percent(binding.get('swapped-twins'))} | "
+            f"{result['diversity_ratio']:.2f} | {result['frechet_ratio']:.2f} | "
+            + " | ".join(_percent(stated.get(k)) for k in ("centre_colour", "petal_shape", "petal_count", "size")) + " |"
+        )
+    judge = report["judge"]
+    return "\n".join(rows) + (
+        f"\n\nBinding accuracy: petal **and** stem colour as the prompt says, judged by a flower classifier "
+        f"that reads real test flowers with at least {_percent(judge['min_accuracy'])} accuracy per attribute "
+        f"({report['config']['n_prompts']} prompts per group). The last four columns: how often an attribute "
+        f"comes out as stated, on the seen prompts that state it."
+    )
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"

@@ -169,3 +169,22 @@ def evaluate_vqa(
         ][:8]
         report[name] = result
     return report
+
+
+def report_markdown(report: dict) -> str:
+    """The report of ``eval vqa`` as Markdown: a row per model, its accuracy on test scenes per question type.
+
+    Empty when the report holds no model.
+    """
+    if not report.get("models"):
+        return ""
+    rows = ["| model | overall | " + " | ".join(QUESTION_TYPES) + " | overall, held-out style |", "|---" * (len(QUESTION_TYPES) + 3) + "|"]
+    for name, result in report["models"].items():
+        test, style = result["results"]["test"], result["results"].get("heldout-style", {})
+        rows.append(f"| {name} | {_percent(test['accuracy'])} | " + " | ".join(_percent(test["per_type"].get(t)) for t in QUESTION_TYPES)
+                    + f" | {_percent(style.get('accuracy'))} |")
+    return "\n".join(rows)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
