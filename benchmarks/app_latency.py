@@ -38,6 +38,9 @@ def main() -> None:
     from gradio_client import Client
 
     import app
+    from t2i_core.app.dates import attention_figure
+    from t2i_core.app.pictures import EXAMPLES_DIR
+    from t2i_core.app.shipped import available, shipped
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,31 +56,31 @@ def main() -> None:
     endpoints = {
         "/text_to_image (both encoders, 8 images)": (
             lambda i: client.predict(prompt(i), "both", 8, i, False, api_name="/text_to_image"),
-            lambda i: [app.TEXT2IMAGE[name](prompt(i + 1000), num_images=8, seed=i) for name in app.TEXT2IMAGE],
+            lambda i: [shipped("text2image", name)(prompt(i + 1000), num_images=8, seed=i) for name in available("text2image")],
         ),
         "/swap_colours (both encoders, 4 images)": (
             lambda i: client.predict(prompt(i + 2000), 4, i, api_name="/swap_colours"),
-            lambda i: [app.TEXT2IMAGE[name]([prompt(i + 3000), prompt(i + 3000)], num_images=4, seed=i) for name in app.TEXT2IMAGE],
+            lambda i: [shipped("text2image", name)([prompt(i + 3000), prompt(i + 3000)], num_images=4, seed=i) for name in available("text2image")],
         ),
         "/interpolate (use, 8 steps)": (
             lambda i: client.predict(prompt(i + 4000), prompt(i + 4001), "use", 8, i, api_name="/interpolate"),
-            lambda i: app.TEXT2IMAGE["use"].interpolate(prompt(i + 5000), prompt(i + 5001), steps=8, seed=i),
+            lambda i: shipped("text2image", "use").interpolate(prompt(i + 5000), prompt(i + 5001), steps=8, seed=i),
         ),
     }
     dates = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "the 1st of may 1999", "2020.12.31"]
-    if app.DATE_TRANSLATORS:
-        score = next(iter(app.DATE_TRANSLATORS))
+    if available("dates"):
+        score = available("dates")[0]
         endpoints[f"/translate_date ({score})"] = (
             lambda i: client.predict(dates[i % len(dates)], score, api_name="/translate_date"),
-            lambda i: app.attention_figure(app.DATE_TRANSLATORS[score](dates[i % len(dates)])),
+            lambda i: attention_figure(shipped("dates", score)(dates[i % len(dates)])),
         )
-    if "show-attend-tell" in app.CAPTIONERS:
+    if "show-attend-tell" in available("caption"):
         from gradio_client import handle_file
 
         from t2i_core.data import load_world
 
         scenes = load_world("scenes", "test", size=args.repeats + 1, seed=0)
-        folder = app.EXAMPLES_DIR / "benchmark"
+        folder = EXAMPLES_DIR / "benchmark"
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for i in range(len(scenes)):
@@ -85,12 +88,12 @@ def main() -> None:
             scenes.sample(i).image.save(paths[-1])
         endpoints["/caption (show-attend-tell, beam 3)"] = (
             lambda i: client.predict(handle_file(str(paths[i])), "show-attend-tell", 3, api_name="/caption"),
-            lambda i: (lambda r: (r.overlay(0), r.strip()))(app.CAPTIONERS["show-attend-tell"](paths[i], beam_size=3)),
+            lambda i: (lambda r: (r.overlay(0), r.strip()))(shipped("caption", "show-attend-tell")(paths[i], beam_size=3)),
         )
-        if "use" in app.TEXT2IMAGE:
+        if "use" in available("text2image"):
             endpoints["/round_trip"] = (
                 lambda i: client.predict(prompt(i + 7000), i, api_name="/round_trip"),
-                lambda i: app.CAPTIONERS["show-attend-tell"](app.TEXT2IMAGE["use"](prompt(i + 8000), num_images=1, seed=i)[0], beam_size=3),
+                lambda i: shipped("caption", "show-attend-tell")(shipped("text2image", "use")(prompt(i + 8000), num_images=1, seed=i)[0], beam_size=3),
             )
     print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}")
     for name, (through_app, bare) in endpoints.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
+from t2i_core.app.shipped import available
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,9 +61,7 @@ def _open_tab(page, name: str) -> None:
 
 
 def test_typing_a_prompt_draws_flowers(page):
-    import app
-
-    if not app.TEXT2IMAGE:
+    if not available("text2image"):
         pytest.skip("no generator shipped")
     _open_tab(page, "Text to image")
     page.locator("#t2i-prompt textarea").fill("a blue flower with a white stem")
@@ -74,10 +73,9 @@ def test_typing_a_prompt_draws_flowers(page):
 
 
 def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(page, tmp_path):
-    import app
     from t2i_core.data import load_world
 
-    if "show-attend-tell" not in app.CAPTIONERS:
+    if "show-attend-tell" not in available("caption"):
         pytest.skip("no captioner shipped")
     scene = tmp_path / "scene.png"
     load_world("scenes", "test", size=2, seed=4).sample(1).image.save(scene)
@@ -101,9 +99,7 @@ def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(pag
 
 
 def test_the_round_trip_shows_both_sentences(page):
-    import app
-
-    if "show-attend-tell" not in app.CAPTIONERS or "use" not in app.TEXT2IMAGE:
+    if "show-attend-tell" not in available("caption") or "use" not in available("text2image"):
         pytest.skip("the round trip needs the USE generator and the captioner")
     _open_tab(page, "Round trip")
     page.locator("#rt-run").click()
@@ -113,9 +109,7 @@ def test_the_round_trip_shows_both_sentences(page):
 
 
 def test_a_typed_date_shows_its_iso_form_and_attention_matrix(page):
-    import app
-
-    if not app.DATE_TRANSLATORS:
+    if not available("dates"):
         pytest.skip("no date translator shipped")
     _open_tab(page, "Dates")
     page.locator("#dates-text textarea, #dates-text input").first.fill("the 1st of may 1999")
@@ -127,9 +121,7 @@ def test_a_typed_date_shows_its_iso_form_and_attention_matrix(page):
 
 
 def test_asking_about_a_rendered_scene_shows_the_answer_chart_and_maps(page):
-    import app
-
-    if "attention" not in app.VQA_MODELS_SHIPPED:
+    if "attention" not in available("vqa"):
         pytest.skip("no VQA model shipped")
     _open_tab(page, "Visual questions")
     # Test scene 22 has a square left of a blue triangle and a circle right of it: position

@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from t2i_core.app.shipped import available
+
 gradio_client = pytest.importorskip("gradio_client")
 
 
@@ -18,7 +20,7 @@ def _free_port() -> int:
 def server():
     import app
 
-    if not app.TEXT2IMAGE:
+    if not available("text2image"):
         pytest.skip("no text-to-image generator shipped")
     port = _free_port()
     app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -61,7 +63,7 @@ def test_swapping_needs_two_colours_and_otherwise_draws_both_twins(client):
         client.predict("a flower with a stem", 1, 0, api_name="/swap_colours")
     swapped, gallery = client.predict("a red flower with a yellow stem", 2, 0, api_name="/swap_colours")
     assert swapped == "a yellow flower with a red stem"
-    assert len(gallery) == 2 * 2 * len(__import__("app").TEXT2IMAGE)
+    assert len(gallery) == 2 * 2 * len(available("text2image"))
 
 
 def test_the_server_still_serves_after_bad_input_and_gives_the_same_images_for_the_same_seed(client):
@@ -124,9 +126,7 @@ def _caption(client, path, model="show-attend-tell", beam=3):
 
 @pytest.mark.parametrize("case", ["not an image", "truncated png", "20000x20000", "1x1", "cmyk jpeg", "16-bit png", "animated gif", "transparent rgba"])
 def test_every_upload_gets_a_caption_or_a_clear_message(client, bad_images, case):
-    import app
-
-    if "show-attend-tell" not in app.CAPTIONERS:
+    if "show-attend-tell" not in available("caption"):
         pytest.skip("no captioner shipped")
     path, message = bad_images[case]
     if message is None:
@@ -138,9 +138,7 @@ def test_every_upload_gets_a_caption_or_a_clear_message(client, bad_images, case
 
 
 def test_a_scene_is_captioned_after_bad_uploads_and_the_round_trip_closes(client, bad_images):
-    import app
-
-    if "show-attend-tell" not in app.CAPTIONERS:
+    if "show-attend-tell" not in available("caption"):
         pytest.skip("no captioner shipped")
     for case in ("not an image", "truncated png", "20000x20000"):
         with pytest.raises(gradio_client.exceptions.AppError):
@@ -159,9 +157,7 @@ def test_a_scene_is_captioned_after_bad_uploads_and_the_round_trip_closes(client
 
 def test_the_round_trip_returns_a_flower_caption(client):
     """The default captioner knows flowers: a generated flower comes back as a flower caption, not a scene's."""
-    import app
-
-    if "show-attend-tell" not in app.CAPTIONERS or "use" not in app.TEXT2IMAGE:
+    if "show-attend-tell" not in available("caption") or "use" not in available("text2image"):
         pytest.skip("the round trip needs the USE generator and the captioner")
     from t2i_core.data.flowers import read_colour_roles
 
@@ -177,25 +173,21 @@ BAD_DATES = {"empty": ("", "Type a date"), "whitespace": ("  \t ", "Type a date"
 
 @pytest.mark.parametrize("case", list(BAD_DATES))
 def test_a_bad_date_gets_a_clear_message(client, case):
-    import app
-
-    if not app.DATE_TRANSLATORS:
+    if not available("dates"):
         pytest.skip("no date translator shipped")
     text, message = BAD_DATES[case]
     with pytest.raises(gradio_client.exceptions.AppError, match=message):
-        client.predict(text, next(iter(app.DATE_TRANSLATORS)), api_name="/translate_date")
+        client.predict(text, available("dates")[0], api_name="/translate_date")
 
 
 def test_dates_translate_and_text_that_is_no_date_is_called_invalid(client):
-    import app
-
-    if not app.DATE_TRANSLATORS:
+    if not available("dates"):
         pytest.skip("no date translator shipped")
-    for score in app.DATE_TRANSLATORS:
+    for score in available("dates"):
         summary, figure = client.predict("Tuesday, March 3, 2020", score, api_name="/translate_date")
         assert "2020-03-03" in summary and "a real calendar date" in summary
         assert figure is not None
-    summary, _ = client.predict("hello 🌹", next(iter(app.DATE_TRANSLATORS)), api_name="/translate_date")
+    summary, _ = client.predict("hello 🌹", available("dates")[0], api_name="/translate_date")
     assert "not valid" in summary
 
 
@@ -205,10 +197,9 @@ def _ask(client, path, question, model="attention"):
 
 
 def test_questions_get_answers_or_clear_messages_and_the_server_keeps_serving(client, bad_images, tmp_path):
-    import app
     from t2i_core.data import load_world
 
-    if "attention" not in app.VQA_MODELS_SHIPPED:
+    if "attention" not in available("vqa"):
         pytest.skip("no VQA model shipped")
     scene = tmp_path / "scene.png"
     load_world("scenes", "test", size=1, seed=3).sample(0).image.save(scene)
@@ -218,7 +209,7 @@ def test_questions_get_answers_or_clear_messages_and_the_server_keeps_serving(cl
             _ask(client, scene, question)
     with pytest.raises(gradio_client.exceptions.AppError, match="not an image"):
         _ask(client, bad_images["not an image"][0], "what color is the circle?")
-    for model in app.VQA_MODELS_SHIPPED:
+    for model in available("vqa"):
         answer, chart, maps = _ask(client, scene, "how many squares are there?", model)
         assert answer.startswith("## ") and chart is not None
         assert (len(maps) > 0) == (model == "attention")

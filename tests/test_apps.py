@@ -2,23 +2,106 @@
 
 import pytest
 
+from t2i_core.app.worlds import show_world
+
 
 def test_gradio_app_builds_and_renders_a_world():
     import app
 
     demo = app.build_demo()
     assert demo is not None
-    grid, rows = app.show_world("scenes", "heldout-combos", 4, 1)
+    grid, rows = show_world("scenes", "heldout-combos", 4, 1)
     assert grid.size[0] > 0 and len(rows) == 4 and "object0_colour=" in rows[0][1]
 
 
 def test_gradio_app_turns_bad_requests_into_messages():
     import gradio as gr
 
+    with pytest.raises(gr.Error):
+        show_world("flowers", "bogus-split", 4, 0)
+    with pytest.raises(gr.Error):
+        show_world("flowers", "train", 500, 0)
+
+
+
+def test_the_page_builds_without_loading_a_model(monkeypatch):
     import app
+    from t2i_core.app import shipped
 
-    with pytest.raises(gr.Error):
-        app.show_world("flowers", "bogus-split", 4, 0)
-    with pytest.raises(gr.Error):
-        app.show_world("flowers", "train", 500, 0)
+    loaded, load = [], shipped.load_pipeline
 
+    def recording_load(task, **options):
+        loaded.append(task)
+        return load(task, **options)
+
+    monkeypatch.setattr(shipped, "load_pipeline", recording_load)
+    shipped._load.cache_clear()
+    app.build_demo()
+    assert set(loaded) <= {"world-preview"}
+
+
+def test_a_shipped_pipeline_is_loaded_once_and_only_checkpoints_on_disk_are_available(monkeypatch, tmp_path):
+    from t2i_core.app.shipped import CHECKPOINTS, available, shipped
+
+    assert shipped("world-preview") is shipped("world-preview")
+    (tmp_path / "dot").mkdir()
+    (tmp_path / "dot" / "config.json").write_text("{}")
+    monkeypatch.setitem(CHECKPOINTS, "dates", ("score", ("additive", "dot"), lambda score: tmp_path / score))
+    assert available("dates") == ["dot"]
+
+
+def test_the_error_adapter_turns_engine_errors_into_messages_with_the_same_words():
+    import inspect
+
+    import gradio as gr
+
+    from t2i_core.app.errors import engine_errors
+
+    @engine_errors()
+    def handler(text: str, progress=gr.Progress()):
+        if text == "bad":
+            raise ValueError("the prompt is empty")
+        if text == "wrong type":
+            raise TypeError("a question must be a string")
+        if text == "already a message":
+            raise gr.Error("Upload an image first.", title="Upload")
+        if text == "a bug":
+            raise KeyError("not a user's mistake")
+        return text
+
+    assert handler("fine") == "fine"
+    assert list(inspect.signature(handler).parameters) == ["text", "progress"]  # Gradio still finds gr.Progress
+    for text, message in [("bad", "the prompt is empty"), ("wrong type", "a question must be a string")]:
+        with pytest.raises(gr.Error, match=message) as raised:
+            handler(text)
+        assert type(raised.value) is gr.Error
+    with pytest.raises(gr.Error) as raised:
+        handler("already a message")
+    assert raised.value.title == "Upload"
+    with pytest.raises(KeyError):
+        handler("a bug")
+
+
+@pytest.mark.parametrize("name, module, rows", [
+    ("text2image", "text2image", "generators"), ("encoders", "encoders", "encoders"), ("caption", "captioning", "models"),
+    ("vqa", "vqa", "models"), ("dates", "dates", "scores"),
+])
+def test_every_shipped_report_renders_as_a_markdown_table_with_a_row_per_model(name, module, rows):
+    import importlib
+
+    from t2i_core.evaluation import shipped_results
+
+    report = shipped_results(name)
+    if report is None:
+        pytest.skip(f"no {name} report shipped")
+    text = importlib.import_module(f"t2i_core.evaluation.{module}").report_markdown(report)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + len(report[rows])
+    assert len({line.count("|") for line in table}) == 1  # every row has the header's columns
+    assert importlib.import_module(f"t2i_core.evaluation.{module}").report_markdown({**report, rows: {}}) == ""
+
+
+def test_the_round_trip_report_renders_as_its_cycle_score():
+    from t2i_core.evaluation.round_trip import report_markdown
+
+    assert "cycle score on 40 seen prompts: **72.5%**" in report_markdown({"n": 40, "cycle_score": 0.725})

@@ -1,0 +1,102 @@
+"""How pictures come into the page and go out of it, for the tabs that take an image.
+
+An upload that cannot fail, a "Render a fresh scene" button with the scene's true caption,
+example images as files, heatmaps enlarged so they can be read, and the warning shown
+above an answer about a picture unlike the models' worlds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import skimage.data
+from PIL import Image
+
+from ..data import load_world
+
+EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
+
+
+class ImageUpload(gr.Image):
+    """An image upload whose preprocessing cannot fail.
+
+    ``gr.Image`` opens the upload with Pillow before the handler runs, and a file Pillow
+    cannot read ends the request with an opaque error. Here such a file reaches the
+    handler as its path, and the engine's safe loader says what is wrong with it.
+    """
+
+    is_template = True  # the front end draws it as a plain gr.Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            return str(payload.path) if payload is not None and payload.path else None
+
+
+def example_images() -> list[str]:
+    """Example images as files (Gradio examples are paths): 4 test scenes, 2 test flowers, then scikit-image's photos."""
+    EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for world in (load_world("scenes", "test", size=4, seed=0), load_world("flowers", "test", size=2, seed=0)):
+        for i in range(len(world)):
+            # The render version in the name: a file drawn by an older version of the world is never shown.
+            path = EXAMPLES_DIR / f"{world.name}.r{world.render_version}-test-{i}.png"
+            if not path.is_file():
+                world.sample(i).image.save(path)
+            paths.append(str(path))
+    for name in ("astronaut", "coffee", "chelsea"):
+        path = EXAMPLES_DIR / f"photo-{name}.png"
+        if not path.is_file():
+            photo = Image.fromarray(getattr(skimage.data, name)())
+            photo.thumbnail((256, 256))
+            photo.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def fresh_scene(seed: float):
+    """A newly rendered Scenes image (test split, the given seed) as a file path, with its true caption."""
+    seed = int(seed or 0)
+    if not 0 <= seed < 2**31:
+        raise gr.Error("the seed must be between 0 and 2147483647")
+    sample = load_world("scenes", "test", size=1, seed=seed).sample(0)
+    EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    path = EXAMPLES_DIR / f"scene-fresh-{seed}.png"
+    sample.image.save(path)
+    return str(path), f"True caption: *{sample.caption}*"
+
+
+def scene_image_input(prefix: str, seed: int, examples: list[str], examples_label: str, api_name) -> ImageUpload:
+    """An image upload with a "Render a fresh scene" button (and the scene's true caption) and example images.
+
+    Lays the components out in the current column and returns the image component; ``prefix``
+    names their ``elem_id``s (``<prefix>-image``, ``<prefix>-render``...).
+    """
+    image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id=f"{prefix}-image")
+    with gr.Row():
+        scene_seed = gr.Number(value=seed, precision=0, minimum=0, label="Scene seed", elem_id=f"{prefix}-scene-seed")
+        render = gr.Button("Render a fresh scene", elem_id=f"{prefix}-render")
+    truth = gr.Markdown(elem_id=f"{prefix}-truth")
+    gr.Examples(examples, inputs=image, label=examples_label)
+    render.click(fresh_scene, scene_seed, [image, truth], api_name=api_name)
+    return image
+
+
+def for_display(image: Image.Image, side: int = 384) -> Image.Image:
+    """Small images (a 128x128 scene) enlarged to ``side`` pixels so a heatmap can be read; large ones as they are."""
+    if max(image.size) >= side:
+        return image
+    scale = side / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+
+
+def out_of_world_note(result) -> str:
+    """A warning above a caption or an answer when the picture is unlike the model's worlds (Markdown; empty if it is like them)."""
+    if result.in_world:
+        return ""
+    return (f"> **This picture is not from the model's world** (in-world score {result.in_world_score:.3f}, "
+            "where its own test pictures score around 0.5). The model only knows coloured shapes and flowers, so "
+            "what follows describes this picture in those words and should not be trusted.\n\n")

@@ -1,0 +1,64 @@
+"""The Visual questions tab: questions about Scenes pictures, with where each attention hop looked."""
+
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from ..pipelines.vqa import EXAMPLE_QUESTIONS, TRAINED_ON
+from .errors import engine_errors
+from .pictures import example_images, for_display, out_of_world_note, scene_image_input
+from .shipped import available, shipped
+
+MAX_QUESTION_CHARACTERS = 200  # the longest training question has under 60
+
+
+@engine_errors()
+def answer_question(image, question: str, model: str, progress=gr.Progress()):
+    """Answer a question about an image: the answer, a bar chart of the top answers, the attention maps."""
+    if model not in available("vqa"):
+        raise gr.Error(f"no {model!r} VQA model is shipped in checkpoints/ yet")
+    if image is None:
+        raise gr.Error("Upload an image, render a scene or pick an example first.")
+    if not question or not question.strip():
+        raise gr.Error("Ask a question first, e.g. 'what color is the circle?'.")
+    if len(question) > MAX_QUESTION_CHARACTERS:
+        raise gr.Error(f"the question is {len(question):,} characters long; ask in at most {MAX_QUESTION_CHARACTERS}")
+    progress(None, desc="answering")
+    result = shipped("vqa", model)(image, question.strip())
+    answers = [a for a, _ in result.top_answers][::-1]
+    figure = go.Figure(go.Bar(x=[p for _, p in result.top_answers][::-1], y=answers, orientation="h", marker_color="#f97316"))
+    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 30}, xaxis={"range": [0, 1], "title": "probability"})
+    maps = []
+    if result.has_attention:
+        hops = len(result.attention_hops)
+        maps = [(for_display(result.overlay(h)), f"hop {h + 1} of {hops}") for h in range(hops)]
+    note = "" if result.has_attention else " The baseline has no attention to show."
+    return f"{out_of_world_note(result)}## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
+
+
+def build_vqa() -> None:
+    """Lay out the tab in the current ``gr.Tab`` and wire its event (``/answer_question``)."""
+    gr.Markdown(
+        "The baseline of the VQA literature (Antol et al., 2015) multiplies a CNN image vector by an LSTM "
+        "question vector; the attention model lets the question weigh the cells of the image's feature grid "
+        "first, in hops as in stacked attention networks (Yang et al., 2016), and the maps show where each hop "
+        f"looked. **{TRAINED_ON}**"
+    )
+    models = available("vqa")
+    if not models:
+        gr.Markdown("**No VQA model is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train vqa`.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = scene_image_input("vqa", 1, example_images()[:4], "Test scenes", api_name=False)  # /render_scene does the same
+        with gr.Column(scale=1):
+            question = gr.Textbox(value=EXAMPLE_QUESTIONS[0], label="Question", max_lines=1, elem_id="vqa-question")
+            gr.Examples(list(EXAMPLE_QUESTIONS), inputs=question, label="Example questions")
+            models = models or ["attention"]
+            model = gr.Radio(models, value=models[0], label="Model", elem_id="vqa-model")
+            run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
+            answer = gr.Markdown(elem_id="vqa-answer")
+            chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
+    maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", elem_id="vqa-maps")
+    run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
+    question.submit(answer_question, [image, question, model], [answer, chart, maps], api_name=False)
