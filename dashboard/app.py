@@ -1,7 +1,8 @@
 """Streamlit dashboard: sentence encoders against averaged word vectors on order-swapped sentences.
 
 Run with ``streamlit run dashboard/app.py``. The page calls the ``encoder-comparison``
-and ``world-preview`` pipelines only; everything here is layout, strings and plotly.
+and ``world-preview`` pipelines only, through the app's accessor (``t2i_core.app.shipped``);
+everything here is layout, strings and plotly.
 
 Sections, top to bottom: two sentences side by side (a cosine per encoder, and the
 GloVe word vectors that ``glove-avg`` averages); a list of sentences (a similarity
@@ -22,7 +23,8 @@ from itertools import combinations
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the repository root.
+# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the repository root, and
+# requirements.txt does not install t2i_core: without this the import below fails.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -35,7 +37,8 @@ import streamlit as st  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
 import t2i_core  # noqa: E402
-from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, check_sentence, parse_pairs_table  # noqa: E402
+from t2i_core.app.shipped import shipped  # noqa: E402
+from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, RESULTS_FILE, check_sentence, parse_pairs_table  # noqa: E402
 
 DEFAULT_A = "red rose with yellow stem"
 DEFAULT_B = "yellow rose with red stem"
@@ -73,36 +76,21 @@ CHART_CONFIG = {"displaylogo": False}
 
 
 # ---------------------------------------------------------------- the engine, once per process
-
-
-@st.cache_resource(show_spinner="Loading the sentence encoders…")
-def comparison():
-    """The ``encoder-comparison`` pipeline with its default encoders (``use``, ``glove-avg``)."""
-    return t2i_core.load_pipeline("encoder-comparison")
-
-
-@st.cache_resource
-def world_preview():
-    """The ``world-preview`` pipeline, for the Flowers captions preset."""
-    return t2i_core.load_pipeline("world-preview")
+# The pipelines come from shipped(), which loads each once per process. The encoder-comparison
+# one (default encoders: use, glove-avg) is called under engine_lock().
 
 
 @st.cache_resource
 def engine_lock() -> threading.Lock:
+    """The lock held around every call of the encoder-comparison pipeline, shared by all sessions."""
     # Sessions run in threads and share the encoders, whose LRU caches are plain dicts.
     return threading.Lock()
-
-
-def ask(method: str, *args):
-    """Call ``comparison().<method>(*args)`` under the lock shared by all sessions."""
-    with engine_lock():
-        return getattr(comparison(), method)(*args)
 
 
 @st.cache_data(show_spinner=False)
 def flower_sentences(n: int = 6, seed: int = 0) -> list[str]:
     """Flowers captions, each followed by its order-swapped twin."""
-    preview = world_preview()("flowers", n=n, seed=seed)
+    preview = shipped("world-preview")("flowers", n=n, seed=seed)
     return [s for pair in zip(preview.captions, preview.swapped_captions) for s in pair]
 
 
@@ -262,7 +250,8 @@ st.markdown(
 )
 
 try:
-    pipe = comparison()
+    with st.spinner("Loading the sentence encoders…"):
+        pipe = shipped("encoder-comparison")
 except (ValueError, ImportError, OSError) as error:
     st.error(f"The sentence encoders could not load: {error}")
     st.stop()
@@ -283,10 +272,11 @@ sentence_b = right.text_input("Sentence B", value=DEFAULT_B, key="sentence_b")
 try:
     sentence_a = check_sentence(sentence_a, "Sentence A")
     sentence_b = check_sentence(sentence_b, "Sentence B")
-    cosines = ask("similarity", sentence_a, sentence_b)
-    if "glove-avg" in encoders:
-        words_a = ask("glove_word_vectors", sentence_a)
-        words_b = ask("glove_word_vectors", sentence_b)
+    with engine_lock():
+        cosines = pipe.similarity(sentence_a, sentence_b)
+        if "glove-avg" in encoders:
+            words_a = pipe.glove_word_vectors(sentence_a)
+            words_b = pipe.glove_word_vectors(sentence_b)
 except ValueError as error:
     st.error(f"{error}. Sentences are 1 to {MAX_SENTENCE_CHARS:,} characters of text.")
 else:
@@ -297,7 +287,8 @@ else:
         column.metric(f"cosine similarity · {name}", f"{cosines[name]:.3f}", help=descriptions.get(name), border=True)
 
     if "glove-avg" in encoders:
-        averages = ask("embed", [sentence_a, sentence_b])["glove-avg"]  # (2, 50)
+        with engine_lock():
+            averages = pipe.embed([sentence_a, sentence_b])["glove-avg"]  # (2, 50)
         identical = bool(np.array_equal(averages[0], averages[1]))
         known_a, known_b = (any(w.vector is not None for w in words) for words in (words_a, words_b))
         if not (known_a and known_b):
@@ -359,8 +350,9 @@ with many:
         st.warning("Type at least two sentences, one per line, to compare them.")
     else:
         try:
-            matrices = ask("similarity_matrix", sentences)
-            coordinates = ask("projection", sentences)
+            with engine_lock():
+                matrices = pipe.similarity_matrix(sentences)
+                coordinates = pipe.projection(sentences)
         except ValueError as error:
             st.error(f"{error}. Each line is one sentence of 1 to {MAX_SENTENCE_CHARS:,} characters.")
         else:
@@ -381,17 +373,18 @@ with many:
 # ---- benchmark results
 
 with benchmark:
-    try:
-        results = pipe.benchmark_results(os.environ.get("T2I_ENCODER_RESULTS") or None)
-    except FileNotFoundError as error:
-        where, _, command = str(error).partition("; run: ")
-        where = where.replace("no benchmark results at ", "there is no file at ")
-        st.info(f"No benchmark results yet: {where}. The benchmark makes them" + (" with this command:" if command else "."))
-        if command:
-            st.code(command, language="bash")
-    except ValueError as error:  # json.JSONDecodeError is a ValueError
-        st.error(f"The benchmark results file could not be read: {error}")
+    results_file = Path(os.environ.get("T2I_ENCODER_RESULTS") or RESULTS_FILE)
+    read = False
+    if not results_file.is_file():
+        st.info(f"No benchmark results yet: there is no file at {results_file}. The benchmark makes them with this command:")
+        st.code(f"python -m t2i_core eval encoders --json -o {results_file}", language="bash")
     else:
+        try:
+            results = pipe.benchmark_results(results_file)
+            read = True
+        except ValueError as error:  # json.JSONDecodeError is a ValueError
+            st.error(f"The benchmark results file could not be read: {error}")
+    if read:
         per_encoder = results.get("encoders") if isinstance(results, dict) else None
         if not isinstance(per_encoder, dict) or not per_encoder:
             st.warning("The benchmark results file holds no encoders.")
@@ -479,7 +472,8 @@ with upload:
     if uploaded is not None:
         try:
             pairs_table = parse_pairs_table(uploaded.getvalue())
-            rows = ask("pair_similarities", pairs_table)
+            with engine_lock():
+                rows = pipe.pair_similarities(pairs_table)
         except ValueError as error:
             st.error(f"{uploaded.name}: {error}")
         else:
