@@ -24,6 +24,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from . import __version__
+
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 # What a hub download may bring: never pickles (.bin, .pt, .ckpt) or code.
@@ -72,6 +74,7 @@ def resolve_checkpoint_dir(
         )
     if local_files_only is None:
         local_files_only = _offline_by_env()
+    # Only a Hub repo id needs huggingface_hub; it adds a fraction of a second to every import of this module.
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -167,8 +170,6 @@ class PretrainedModel(nn.Module):
                 value = value.to(dtype)
             # clone: safetensors refuses tensors that share storage (tied weights).
             tensors[key] = value.contiguous().clone()
-        from . import __version__
-
         config = {
             "model_type": self.model_type,
             "t2i_core_version": __version__,

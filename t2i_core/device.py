@@ -7,6 +7,7 @@ example to keep a GPU free or to compare CPU timings on a GPU machine.
 from __future__ import annotations
 
 import os
+import platform
 
 import torch
 
@@ -53,8 +54,6 @@ def select_device(preference: str | torch.device | None = None) -> torch.device:
 def describe_machine(device: torch.device, processes: int = 1) -> str:
     """What a run trained on, for its records: ``"cpu: 2 cores, 1 torch thread x 1 process, x86_64"``
     or ``"cuda: NVIDIA H200 x 2 processes"``."""
-    import platform
-
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)} x {processes} process{'es' if processes > 1 else ''}"
     threads = torch.get_num_threads()

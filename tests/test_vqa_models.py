@@ -223,12 +223,11 @@ def test_the_held_out_style_is_an_evaluation_set_and_position_counts_four_object
     import numpy as np
 
     import t2i_core.evaluation.vqa as vqa_evaluation
-    import t2i_core.models.image_encoders as image_encoders
     from t2i_core.data.questions import question_vocabulary_words, scene_objects, split_questions
     from t2i_core.data.scenes import ScenesWorld
 
     world = ScenesWorld("heldout-style", size=40)
-    monkeypatch.setattr(image_encoders, "build_image_encoder", lambda name: torch.nn.Linear(1, 1))
+    monkeypatch.setattr(vqa_evaluation, "build_image_encoder", lambda name: torch.nn.Linear(1, 1))
     monkeypatch.setattr(vqa_evaluation, "split_features",
                         lambda split, size, seed, image_size, encoder: (world, np.zeros((len(world), 196, 112), np.float16)))
     vocabulary = Vocabulary.build([" ".join(question_vocabulary_words())])

@@ -16,7 +16,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from .. import __version__
 from .world import World
 
 CACHE_ENV = "T2I_CACHE_DIR"
@@ -68,8 +70,6 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
         cache_dir: where the ``.npy`` files live (default :func:`default_cache_dir`).
         workers: rendering processes (default: the number of CPU cores).
     """
-    from .. import __version__
-
     size = getattr(world, "image_size", 0)
     key = f"{world_images_key(world)}-v{__version__}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
@@ -97,10 +97,6 @@ def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None 
     64-pixel flower enlarged to a captioner's 128 pixels, say. A world already drawn at
     ``size`` is returned as :func:`rendered_images` gives it.
     """
-    from PIL import Image
-
-    from .. import __version__
-
     images = rendered_images(world, cache_dir)
     if images.shape[1:3] == (size, size):
         return images

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..checkpoint import read_json_file
 from .vocabulary import END, PAD, SPECIAL_TOKENS, START, UNK, VOCABULARY_FILE, content_ids  # noqa: F401 (re-exported)
 
 
@@ -68,8 +69,6 @@ def save_vocabularies(folder: str | Path, source: CharacterVocabulary, target: C
 def load_vocabularies(folder: str | Path) -> tuple[CharacterVocabulary, CharacterVocabulary]:
     """The (source, target) vocabularies saved in ``folder`` by :func:`save_vocabularies`."""
     path = Path(folder) / VOCABULARY_FILE
-    from ..checkpoint import read_json_file
-
     data = read_json_file(path)
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) and all(isinstance(s, str) for s in data[k]) for k in ("source", "target")

@@ -60,6 +60,7 @@ from typing import Any, ClassVar
 from babel import Locale
 from babel.dates import format_date
 
+from .preview import make_text_table
 from .world import Sample, World
 
 _ENGLISH = Locale.parse("en")  # parsed once: format_date re-parses a locale string per call
@@ -326,8 +327,6 @@ class DatesWorld(World):
 
         ``columns`` is ignored (a table has one layout); ``scale`` sets the font size (8 px per unit).
         """
-        from .preview import make_text_table
-
         rows = [(s.text, s.iso) for s in self.samples(n)]
         return make_text_table(rows, header=("text", "iso"), font_size=8 * scale)
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import __version__
 from .cache import default_cache_dir, save_array
 
 
@@ -36,8 +37,6 @@ def cached_features(encoder: nn.Module, encoder_name: str, images: np.ndarray, k
         encoder_name: its registered name, for the file name.
         key: names the images (world, split, size, seed, or a dataset file's digest).
     """
-    from .. import __version__
-
     name = f"captionfeat-{encoder_name}-{weights_digest(encoder)}-{key}-v{__version__}"
     path = default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
     if path.is_file():

@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .scenes import ALL_COMBOS, COLOURS, SEEN_COMBOS, SHAPES, SIZES, SceneObject
+from .vocabulary import tokenize
 
 QUESTION_TYPES: tuple[str, ...] = ("colour", "shape", "count", "exist", "position", "absent")
 COUNTS: tuple[str, ...] = ("0", "1", "2", "3", "4")  # a scene holds at most four objects (scenes.MAX_OBJECTS)
@@ -385,8 +386,6 @@ def split_questions(world, phrasing: str = "train", per_kind: int = 1, seed: int
 
 def question_vocabulary_words() -> list[str]:
     """Every word the training templates can produce (colours, shapes, sizes, generic nouns, plurals, template words)."""
-    from .vocabulary import tokenize
-
     nouns = (*SHAPES, *GENERIC_NOUNS)
     words = set(COLOURS) | set(SIZES) | set(nouns) | {_plural(n) for n in nouns} | {"a", "an"}
     for kind, templates in TEMPLATES.items():

@@ -18,6 +18,7 @@ import io
 from functools import cache
 
 import numpy as np
+import skimage.data
 from PIL import Image, ImageDraw, ImageFilter
 
 SUPERSAMPLE = 4
@@ -50,8 +51,6 @@ PAGE_KINDS = ("white", "dark")
 @cache
 def _texture(name: str) -> np.ndarray:
     """A scikit-image sample photo as greyscale floats in [0, 1], shape (H, W)."""
-    import skimage.data
-
     image = np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
     if image.ndim == 3:
         image = image[..., :3].mean(axis=2)

@@ -129,6 +129,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .palette import shade
+from .preview import make_image_grid
 from .rendering import (
     SUPERSAMPLE,
     composite,
@@ -830,8 +831,6 @@ class ScenesWorld(World):
 
         With ``style``, the first ``n`` scenes of the split painted in that style.
         """
-        from .preview import make_image_grid
-
         if style is not None and style not in STYLES:
             raise ValueError(f"unknown style {style!r}; choose one of {STYLES}")
         chosen = []

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..checkpoint import read_json_file
+
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL_TOKENS = (PAD, START, END, UNK)
 VOCABULARY_FILE = "vocabulary.json"
@@ -35,8 +37,6 @@ def content_ids(ids: Iterable[int]) -> list[int]:
 
 def read_string_list(path: Path, what: str) -> list[str]:
     """A JSON list of strings from ``path`` (``what`` names its items in the error)."""
-    from ..checkpoint import read_json_file
-
     items = read_json_file(path)
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValueError(f"{path} must hold a JSON list of {what}")

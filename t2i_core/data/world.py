@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .preview import make_image_grid
+
 
 @dataclass
 class Sample:
@@ -108,8 +110,6 @@ class World(Dataset):
     # ------------------------------------------------------------------ preview and stats
     def preview(self, n: int = 16, columns: int | None = None, scale: int = 2):
         """A grid of the first ``n`` samples with their captions, as a PIL image."""
-        from .preview import make_image_grid
-
         chosen = list(self.samples(n))
         return make_image_grid(
             [s.image for s in chosen], [s.caption for s in chosen], columns=columns, scale=scale

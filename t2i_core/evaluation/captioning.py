@@ -44,9 +44,19 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
+from pycocoevalcap.bleu.bleu import Bleu
+from pycocoevalcap.cider.cider import Cider
+from pycocoevalcap.meteor.meteor import Meteor
+from pycocoevalcap.rouge.rouge import Rouge
 
-from ..data.flowers import read_colour_roles
+from ..data import load_world
+from ..data.cache import rendered_images, resized_images, world_images_key
+from ..data.feature_cache import cached_features
+from ..data.flowers import captioner_caption, read_colour_roles
 from ..data.scenes import COLOURS, SHAPES, SIZES
+from ..data.vocabulary import tokenize
+from ..decoding import beam_search
 
 ATTRIBUTE_WORDS = set(COLOURS) | set(SHAPES) | set(SIZES)
 POINTED_WORDS = set(COLOURS) | set(SHAPES)
@@ -56,8 +66,6 @@ DEFAULT_SCENES_SPLITS = ("test", "heldout-combos", "heldout-style")
 
 # ---------------------------------------------------------------------- caption metrics
 def _as_coco(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[dict, dict]:
-    from ..data.vocabulary import tokenize
-
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} reference sets")
     if not predictions:
@@ -75,15 +83,11 @@ def _as_coco(predictions: Sequence[str], references: Sequence[Sequence[str]]) ->
 @lru_cache(maxsize=1)
 def _meteor():
     """One METEOR scorer per process: its Java start-up (loading paraphrase tables) takes seconds."""
-    from pycocoevalcap.meteor.meteor import Meteor
-
     return Meteor()
 
 
 def corpus_bleu4(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
     """Corpus BLEU-4 of ``predictions`` against their reference sets (pycocoevalcap), in [0, 1]."""
-    from pycocoevalcap.bleu.bleu import Bleu
-
     truths, results = _as_coco(predictions, references)
     score, _ = Bleu(4).compute_score(truths, results, verbose=0)
     return float(score[3])
@@ -97,10 +101,6 @@ def caption_metrics(predictions: Sequence[str], references: Sequence[Sequence[st
         references: the reference captions of each image.
         meteor: METEOR needs Java; pass False to skip it.
     """
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
-
     truths, results = _as_coco(predictions, references)
     bleu, _ = Bleu(4).compute_score(truths, results, verbose=0)
     metrics = {f"BLEU-{n + 1}": float(b) for n, b in enumerate(bleu)}
@@ -272,8 +272,6 @@ def caption_images(
     ``inputs`` is uint8 images (M, H, W, 3) or, with ``are_features``, the encoder's
     features (M, N, D).
     """
-    from ..decoding import beam_search
-
     was_training = model.training
     model.eval()
     out = []
@@ -296,8 +294,6 @@ def encode_images(model, images: np.ndarray, cache_key: str | None = None, batch
     With ``cache_key`` they are read from (or written to) the feature cache, keyed by the
     encoder's weights; otherwise they are computed in memory.
     """
-    from ..data.feature_cache import cached_features
-
     if cache_key is not None:
         return cached_features(model.encoder, model.config.encoder, images, cache_key, batch_size=batch_size)
     model.eval()
@@ -332,9 +328,6 @@ def evaluate_on_scenes(
     Returns:
         ``{split: {"beam_<k>": {metric: value, ...}}}`` plus the model and data settings.
     """
-    from ..data import load_world
-    from ..data.cache import rendered_images, world_images_key
-
     report = _report_header(model, seed)
     for split in splits:
         world = load_world("scenes", split, size=size, seed=seed, image_size=model.config.image_size)
@@ -377,12 +370,6 @@ def evaluate_on_flowers(
     Returns:
         ``{"splits": {"flowers-<split>": {"flowers": n, "beam_<k>": {metric: value}}}}`` plus the model settings.
     """
-    from PIL import Image
-
-    from ..data import load_world
-    from ..data.cache import resized_images, world_images_key
-    from ..data.flowers import captioner_caption
-
     side = model.config.image_size
     report = _report_header(model, seed)
     for split in splits:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.flowers import FlowersWorld
 from ..registry import TEXT_ENCODERS, load_text_encoder
 from ..text_encoders.base import TextEncoder
 from ..text_encoders.glove import tokenize
@@ -167,8 +168,6 @@ def triplet_benchmark(encoder: TextEncoder | str, triplets: Sequence[Triplet] | 
 # ------------------------------------------------------------------------ binding probe
 def _flower_captions(split: str, size: int, seed: int) -> dict[str, tuple[str, str]]:
     """Distinct captions of the first ``size`` flowers of ``split`` -> (petal, stem)."""
-    from ..data.flowers import FlowersWorld
-
     captions: dict[str, tuple[str, str]] = {}
     for sample in FlowersWorld(split, size=size, seed=seed).samples(render=False):
         captions[sample.caption] = (sample.attributes["petal_colour"], sample.attributes["stem_colour"])
@@ -204,6 +203,7 @@ def binding_probe(
         accuracy is a fraction of distinct captions. ``swapped``: both colours predicted,
         but each in the other's place.
     """
+    # scikit-learn takes seconds to import; only this probe needs it (threadpoolctl comes with it).
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -324,7 +324,7 @@ def sts_correlation(encoder: TextEncoder | str, pairs: Sequence[tuple[float, str
         ``{"encoder", "pearson", "spearman", "n"}``; a correlation is None when the
         cosines are all equal (it is undefined then).
     """
-    from scipy import stats
+    from scipy import stats  # seconds to import; only the STS correlation needs it
 
     encoder = _as_encoder(encoder)
     if len(pairs) < MIN_STS_PAIRS:

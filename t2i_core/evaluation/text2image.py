@@ -19,6 +19,7 @@ real-vs-real distance of two disjoint real samples as the floor.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,13 @@ import torch
 from PIL import Image
 
 from ..data import load_world
+from ..data.cache import rendered_images
 from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
 from ..data.preview import make_image_grid
+from ..models.flower_classifier import FlowerAttributeClassifier
+from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
+from ..pipelines.text2image import Text2ImagePipeline
+from ..registry import load_text_encoder
 
 COLOUR_KEYS = ("petal_colour", "stem_colour")
 
@@ -151,9 +157,6 @@ def binding_report(generator, encoder_name: str, prompts: list[Prompt], classifi
     ``embeddings`` (len(prompts), D), when given, are the prompts' sentence embeddings
     (training passes precomputed ones); otherwise ``encoder_name`` encodes the prompts.
     """
-    from ..models.flower_classifier import FlowerAttributeClassifier
-    from ..registry import load_text_encoder
-
     classifier = FlowerAttributeClassifier.from_pretrained(classifier_path, device=next(generator.parameters()).device)
     if embeddings is None:
         embeddings = torch.from_numpy(load_text_encoder(encoder_name).encode([p.text for p in prompts]))
@@ -197,8 +200,6 @@ def mean_pairwise_distance(features: np.ndarray) -> float:
 
 
 def _real_images_by_pair(size: int, seed: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    from ..data.cache import rendered_images
-
     world = load_world("flowers", "test", size=size, seed=seed)
     pairs = [(s.attributes["petal_colour"], s.attributes["stem_colour"]) for s in world.samples(render=False)]
     return rendered_images(world), pairs
@@ -227,8 +228,6 @@ class FrechetMonitor:
     """
 
     def __init__(self, classifier_path, n: int = 512, seed: int = 0):
-        from ..pipelines.flower_attributes import FlowerAttributesPipeline
-
         self.judge = FlowerAttributesPipeline(classifier_path)
         real, _ = _real_images_by_pair(2 * n, seed + 7)
         self.real = self.judge.features(_to_unit(real[:n]))  # (n, F)
@@ -261,11 +260,6 @@ def evaluate_text2image(
         classifier: the judge's checkpoint (default: the shipped ``flower-attributes``).
         checkpoints: encoder -> generator checkpoint, to measure unshipped runs.
     """
-    import time
-
-    from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
-    from ..pipelines.text2image import Text2ImagePipeline
-
     started = time.time()
     judge = FlowerAttributesPipeline(classifier or DEFAULT_CHECKPOINT)
     real, real_pairs = _real_images_by_pair(2 * max(n_prompts, 500), seed + 7)

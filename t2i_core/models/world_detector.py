@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..checkpoint import PretrainedModel
 from .image_encoders import build_image_encoder
@@ -89,7 +90,7 @@ class WorldDetector(PretrainedModel):
             record: dict | None = None) -> WorldDetector:
         """Fit one shrunk Gaussian per world on ``train[world]`` (N, F) and keep the sorted
         squared distances of ``validation[world]`` (M, F) as the reference for p-values."""
-        from sklearn.covariance import LedoitWolf
+        from sklearn.covariance import LedoitWolf  # seconds to import; only fitting needs it, not judging
 
         worlds = tuple(train)
         feature_dim = next(iter(train.values())).shape[1]
@@ -147,8 +148,6 @@ class EncoderStatistics:
         self.image_size, self.device, self.batch_size = image_size, device, batch_size
 
     def _resized(self, image) -> np.ndarray:
-        from PIL import Image
-
         picture = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
         if picture.size != (self.image_size, self.image_size):
             picture = picture.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)

@@ -31,6 +31,7 @@ from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
 from ..models.image_encoders import build_image_encoder
 from ..models.world_detector import WorldVerdict
+from .heatmaps import heatmap_overlay
 from .images import load_rgb, to_tensor_batch
 from .world_check import load_world_detector
 
@@ -100,8 +101,6 @@ class CaptionResult:
 
     def overlay(self, index: int, opacity: float = 0.6) -> Image.Image:
         """The image with word ``index``'s map as a smoothed heatmap on top (PIL RGB)."""
-        from .heatmaps import heatmap_overlay
-
         if not -len(self.words) <= index < len(self.words):
             raise IndexError(f"word index {index} is out of range for a caption of {len(self.words)} words")
         return heatmap_overlay(self.image, self.attention[index], opacity=opacity)

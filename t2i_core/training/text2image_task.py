@@ -35,6 +35,7 @@ Caption embeddings are computed once per unique caption and kept on disk.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from torch.utils.data import Dataset
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
 from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
+from ..evaluation.text2image import FrechetMonitor, binding_report, sample_grid, seen_prompts
 from ..models.latent_encoder import LatentEncoder
 from ..models.projected_discriminator import ProjectedDiscriminator
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
@@ -262,8 +264,6 @@ class Text2ImageTask(TrainingTask):
         self.image_labels = torch.from_numpy(self.data.labels)  # (N, A)
         self.caption_labels = torch.from_numpy(self.data.caption_labels)  # (C, A)
         # The prompts measured during training, embedded once (and cached) like the captions.
-        from ..evaluation.text2image import seen_prompts
-
         self.eval_prompts = seen_prompts(config.eval_prompts)
         texts = GRID_PROMPTS + [p.text for p in self.eval_prompts]
         self.eval_embeddings = torch.from_numpy(caption_embeddings(config.text_encoder, texts))  # (len(texts), D)
@@ -437,8 +437,6 @@ class Text2ImageTask(TrainingTask):
         return generator
 
     def evaluate(self, step, run_dir: Path):
-        from ..evaluation.text2image import FrechetMonitor, binding_report, sample_grid
-
         grid_embeddings = self.eval_embeddings[: len(GRID_PROMPTS)].to(self.device)
         generator = self.calibrated_ema(batches=16)  # a quarter of the export's: evaluations recur
         grid = sample_grid(generator, grid_embeddings, GRID_PROMPTS, per_prompt=6, seed=0)
@@ -459,6 +457,4 @@ class Text2ImageTask(TrainingTask):
 
 
 def _plain(config) -> dict:
-    import dataclasses
-
     return dataclasses.asdict(config)
