@@ -1,13 +1,29 @@
-"""The procedural worlds: datasets rendered from a seed, with ground truth.
+"""The procedural worlds, their vocabularies and their disk caches: datasets rendered from a seed, with ground truth.
 
+The worlds:
+
+- ``world``: the base of every world, a deterministic, random-access PyTorch Dataset.
 - ``flowers``: 64x64 flowers (petal, stem and centre colours, petal shape and count,
   size) with captions from templates that name the parts in different orders.
 - ``scenes``: 128x128 scenes of 1-4 coloured shapes (shaded, flat, outlined or
   hand-drawn, on plain or textured backgrounds) with masks, boxes and relational
   captions.
+- ``questions``: questions about Scenes with answers read off each scene's ground truth.
 - ``dates``: human-written dates in many formats paired with ISO YYYY-MM-DD.
+- ``rendering``: drawing primitives (backgrounds, shaded shapes, anti-aliasing).
+- ``palette``: the named colours the worlds share.
+- ``preview``: sample grids and tables for people to look at.
 
-``load_world(name, split=..., size=..., seed=...)`` builds one split of a world.
+Text and files:
+
+- ``vocabulary``: word vocabularies (tokenising, ids, JSON), for captions and questions.
+- ``characters``: character vocabularies, for the date translator.
+- ``karpathy``: real captioning datasets in Karpathy's split format (Flickr8k, Flickr30k, COCO).
+- ``cache``: a world split's images rendered once and kept on disk as ``.npy``.
+- ``feature_cache``: a frozen image encoder's grids of those images, kept on disk as fp16.
+
+``load_world(name, split=..., size=..., seed=...)`` builds one split of a world. A layer
+above ``checkpoint``; nothing here imports models, pipelines, evaluation or training.
 """
 
 from __future__ import annotations

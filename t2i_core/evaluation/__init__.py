@@ -2,6 +2,15 @@
 
 - ``encoders``: how much word order a sentence encoder keeps (order-swap triplets, a
   colour-binding probe on Flowers captions, STS correlation).
+- ``text2image``: the text-to-image generators judged by the flower attribute classifier
+  (binding accuracy, Frechet ratio, diversity).
+- ``captioning``: captioners by COCO caption metrics, the objects named and attention pointing.
+- ``round_trip``: prompt -> generator -> flower -> captioner -> caption, scored by its colours.
+- ``dates``: date translators by exact match, per split and per format.
+- ``vqa``: VQA models by accuracy per question type on held-out scenes, phrasings and looks.
+- ``world_detector``: the out-of-world detector on the worlds' test splits and on real photos.
+
+Evaluation stands on pipelines, models and data; training uses it, never the reverse.
 
 Shipped results (``results/*.json``) are what ``python -m t2i_core eval ...`` wrote;
 :func:`shipped_results` reads them, so the app shows measured figures, not typed ones.
