@@ -30,11 +30,12 @@ def tiny_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="module", autouse=True)
 def stand_in_world_detector():
     """An out-of-world detector fitted on random statistics, in place of the shipped one: the plumbing needs one, not a good one."""
-    from t2i_core.models.world_detector import WorldDetector
+    from t2i_core.models.world_detector import WorldDetector, WorldDetectorConfig
 
     rng = np.random.default_rng(0)
-    statistics = {world: rng.normal(size=(300, 224)) for world in ("scenes", "flowers")}
-    detector = WorldDetector.fit(statistics, {w: rng.normal(size=(100, 224)) for w in statistics})
+    width = WorldDetectorConfig().feature_dim  # the statistics the detector reads of an EfficientNet-Lite0 grid
+    statistics = {world: rng.normal(size=(300, width)) for world in ("scenes", "flowers")}
+    detector = WorldDetector.fit(statistics, {w: rng.normal(size=(100, width)) for w in statistics})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("t2i_core.pipelines.caption.load_world_detector", lambda device="cpu": detector)
         yield detector
