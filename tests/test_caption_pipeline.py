@@ -33,8 +33,8 @@ def stand_in_world_detector():
     from t2i_core.models.world_detector import WorldDetector
 
     rng = np.random.default_rng(0)
-    statistics = {world: rng.normal(size=(300, 224)) for world in ("scenes", "flowers")}
-    detector = WorldDetector.fit(statistics, {w: rng.normal(size=(100, 224)) for w in statistics})
+    statistics = {world: rng.normal(size=(300, 448)) for world in ("scenes", "flowers")}
+    detector = WorldDetector.fit(statistics, {w: rng.normal(size=(100, 448)) for w in statistics})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("t2i_core.pipelines.caption.load_world_detector", lambda device="cpu": detector)
         yield detector
