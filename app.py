@@ -184,15 +184,16 @@ class ImageUpload(gr.Image):
 
 
 def _caption_examples() -> list[str]:
-    """Example images as files (Gradio examples are paths): test scenes and scikit-image's photos."""
+    """Example images as files (Gradio examples are paths): test scenes and flowers, and scikit-image's photos."""
     EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     paths = []
-    scenes = load_world("scenes", "test", size=4, seed=0)
-    for i in range(len(scenes)):
-        path = EXAMPLES_DIR / f"scene-test-{i}.png"
-        if not path.is_file():
-            scenes.sample(i).image.save(path)
-        paths.append(str(path))
+    for world in (load_world("scenes", "test", size=4, seed=0), load_world("flowers", "test", size=2, seed=0)):
+        for i in range(len(world)):
+            # The render version in the name: a file drawn by an older version of the world is never shown.
+            path = EXAMPLES_DIR / f"{world.name}.r{world.render_version}-test-{i}.png"
+            if not path.is_file():
+                world.sample(i).image.save(path)
+            paths.append(str(path))
     import skimage.data
     from PIL import Image
 
@@ -265,7 +266,16 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
         return words, None, None, None, "The model produced an empty caption."
     note = "" if result.has_attention else " Show and Tell has no attention: its maps are uniform."
     summary = f"**{result.text}** (beam {int(beam)}, log-probability {result.score:.2f}).{note} Click a word to see where the model looked."
-    return words, _for_display(result.overlay(0)), result.strip(), result, summary
+    return words, _for_display(result.overlay(0)), result.strip(), result, out_of_world_note(result) + summary
+
+
+def out_of_world_note(result) -> str:
+    """A warning above a caption or an answer when the picture is unlike the model's worlds."""
+    if result.in_world:
+        return ""
+    return (f"> **This picture is not from the model's world** (in-world score {result.in_world_score:.3f}, "
+            "where its own test pictures score around 0.5). The model only knows coloured shapes and flowers, so "
+            "what follows describes this picture in those words and should not be trusted.\n\n")
 
 
 def show_word_attention(result, event: gr.SelectData):
@@ -289,7 +299,7 @@ def caption_tab() -> None:
         gr.Markdown("**No captioner is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train caption`.")
     with gr.Row():
         with gr.Column(scale=1):
-            image = scene_image_input("cap", 0, _caption_examples(), "Test scenes and photos (photos get a Scenes-style caption)",
+            image = scene_image_input("cap", 0, _caption_examples(), "Test scenes, flowers and photos (photos are marked as out of world)",
                                       api_name="render_scene")
         with gr.Column(scale=1):
             model = gr.Radio(list(CAPTION_LABELS), value="show-attend-tell", label="Model", elem_id="cap-model")
@@ -326,10 +336,11 @@ def round_trip(sentence: str, seed: float, progress=gr.Progress()):
 def round_trip_tab() -> None:
     """A live check of both models: the caption of a generated image, next to the sentence that made it."""
     gr.Markdown(
-        "A sentence goes to the USE generator, its image to the Show, Attend and Tell captioner, and the two "
-        "sentences are compared by their Universal Sentence Encoder cosine. The shipped captioner knows only "
-        "the Scenes world (coloured shapes), so a flower comes back as a Scenes-style caption: the cosine then "
-        "measures how far apart the two worlds' sentences are, not how good the flower is."
+        "A sentence goes to the USE generator, its image to the default captioner (Show, Attend and Tell, "
+        "trained on Scenes and Flowers together), and the two sentences are compared by their Universal "
+        "Sentence Encoder cosine. The cycle closes when the caption gives the petals and the stem the "
+        "sentence's colours (\"a red flower with a yellow stem\"); `python -m t2i_core eval round-trip` "
+        "measures how often it does on seen prompts (the cycle score)."
     )
     with gr.Row():
         sentence = gr.Textbox(value=ROSE_PAIR[0], label="Sentence", max_lines=2, elem_id="rt-sentence")
@@ -429,7 +440,7 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
         hops = len(result.attention_hops)
         maps = [(_for_display(result.overlay(h)), f"hop {h + 1} of {hops}") for h in range(hops)]
     note = "" if result.has_attention else " The baseline has no attention to show."
-    return f"## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
+    return f"{out_of_world_note(result)}## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
 
 
 def vqa_tab() -> None:
@@ -546,14 +557,25 @@ def caption_figures() -> str:
     report = shipped_results("caption")
     if not report or not report.get("models"):
         return "_No evaluation of the captioners is shipped yet._"
-    rows = ["| model | BLEU-4 | METEOR | CIDEr | pointing accuracy | attention mass on the object |", "|---|---|---|---|---|---|"]
+    rows = ["| model | BLEU-4 | METEOR | CIDEr | every object named | every object named, held-out style | pointing accuracy "
+            "| attention mass on the object | flowers: both colours named |", "|---|---|---|---|---|---|---|---|---|"]
     for name, result in report["models"].items():
         figures = result["splits"]["test"]["beam_3"]
+        style = result["splits"].get("heldout-style", {}).get("beam_3", {})
+        flowers = result["splits"].get("flowers-test", {}).get("beam_3", {})
         attends = name == "show-attend-tell"
         rows.append(f"| {CAPTION_LABELS.get(name, name)} | {figures['BLEU-4']:.3f} | {figures['METEOR']:.3f} | {figures['CIDEr']:.2f} | "
+                    f"{_percent(figures.get('all_objects_named'))} | {_percent(style.get('all_objects_named'))} | "
                     f"{_percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
-                    f"{_percent(figures['attention_mass']) if attends else '-'} |")
-    return "\n".join(rows) + "\n\nTest scenes, beam 3. Pointing: the attention peak of a word naming an object falls inside that object's mask."
+                    f"{_percent(figures['attention_mass']) if attends else '-'} | {_percent(flowers.get('roles_named'))} |")
+    cycle = shipped_results("round-trip")
+    closing = (f"\n\nRound trip (prompt -> USE generator -> flower -> default captioner), cycle score on {cycle['n']} seen prompts: "
+               f"**{_percent(cycle['cycle_score'])}** of the captions name the prompt's petal and stem colours in their roles."
+               if cycle else "")
+    return "\n".join(rows) + (
+        "\n\nTest scenes (and Flowers test pictures), beam 3. Every object named: the caption names each object's colour "
+        "and shape. Pointing: the attention peak of a word naming an object falls inside that object's mask." + closing
+    )
 
 
 def vqa_figures() -> str:
@@ -561,11 +583,12 @@ def vqa_figures() -> str:
     report = shipped_results("vqa")
     if not report or not report.get("models"):
         return "_No evaluation of the VQA models is shipped yet._"
-    types = ["colour", "shape", "count", "exist", "position"]
-    rows = ["| model | overall | " + " | ".join(types) + " |", "|---" * (len(types) + 2) + "|"]
+    types = ["colour", "shape", "count", "exist", "position", "absent"]
+    rows = ["| model | overall | " + " | ".join(types) + " | overall, held-out style |", "|---" * (len(types) + 3) + "|"]
     for name, result in report["models"].items():
-        test = result["results"]["test"]
-        rows.append(f"| {name} | {_percent(test['accuracy'])} | " + " | ".join(_percent(test["per_type"].get(t)) for t in types) + " |")
+        test, style = result["results"]["test"], result["results"].get("heldout-style", {})
+        rows.append(f"| {name} | {_percent(test['accuracy'])} | " + " | ".join(_percent(test["per_type"].get(t)) for t in types)
+                    + f" | {_percent(style.get('accuracy'))} |")
     return "\n".join(rows)
 
 
@@ -606,7 +629,7 @@ def about_tab() -> None:
         + encoder_figures()
         + "\n\n### Image captioning\n"
         "Show and Tell (Vinyals et al., 2015) and Show, Attend and Tell (Xu et al., 2015, soft attention with "
-        "doubly stochastic regularisation) over a frozen ImageNet EfficientNet-Lite0 grid, trained on Scenes.\n\n"
+        "doubly stochastic regularisation) over a frozen ImageNet EfficientNet-Lite0 grid, trained on Scenes and Flowers.\n\n"
         + caption_figures()
         + "\n\n### Visual question answering\n"
         "The element-wise-product baseline (Antol et al., 2015) and stacked attention (Yang et al., 2016) on "

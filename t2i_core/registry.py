@@ -100,7 +100,7 @@ PIPELINES.register(
 PIPELINES.register(
     "caption",
     "t2i_core.pipelines.caption:CaptionPipeline",
-    "image -> caption with each word's attention map (model='show-attend-tell' or 'show-and-tell'; trained on Scenes)",
+    "image -> caption with each word's attention map (model='show-attend-tell' or 'show-and-tell'; trained on Scenes and Flowers)",
 )
 PIPELINES.register(
     "dates",

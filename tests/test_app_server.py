@@ -157,6 +157,20 @@ def test_a_scene_is_captioned_after_bad_uploads_and_the_round_trip_closes(client
     assert sentence == "a red flower with a yellow stem" and their_caption and -1.0 <= cosine <= 1.0
 
 
+def test_the_round_trip_returns_a_flower_caption(client):
+    """The default captioner knows flowers: a generated flower comes back as a flower caption, not a scene's."""
+    import app
+
+    if "show-attend-tell" not in app.CAPTIONERS or "use" not in app.TEXT2IMAGE:
+        pytest.skip("the round trip needs the USE generator and the captioner")
+    from t2i_core.data.flowers import read_colour_roles
+
+    _, _, table = client.predict("a red flower with a yellow stem", 0, api_name="/round_trip")
+    their_caption = table["data"][0][1]
+    assert "flower" in their_caption.split() and "stem" in their_caption.split(), their_caption
+    assert None not in read_colour_roles(their_caption).values(), their_caption
+
+
 # ---------------------------------------------------------------- dates
 BAD_DATES = {"empty": ("", "Type a date"), "whitespace": ("  \t ", "Type a date"), "500 characters": ("1" * 500, "at most")}
 

@@ -78,3 +78,62 @@ def test_a_uniform_map_scores_chance(scenes):
     mask = scenes[0].objects[0].mask
     hit, mass = point_scores(np.full((16, 16), 1 / 256), mask)
     assert hit == pytest.approx(mask.mean(), abs=1e-6) and mass == pytest.approx(mask.mean(), abs=1e-6)
+
+
+def _objects(*pairs):
+    from t2i_core.data.scenes import SceneObject
+
+    return [SceneObject(shape, colour, "small", (10.0 + 30 * k, 64.0), 8.0, 0.0) for k, (colour, shape) in enumerate(pairs)]
+
+
+class _Scene:
+    def __init__(self, objects):
+        self.objects = objects
+
+
+def test_every_colour_and_shape_of_the_scene_is_named_in_any_order_and_with_any_size_word():
+    from t2i_core.evaluation.captioning import objects_named
+
+    scene = _objects(("red", "circle"), ("blue", "square"), ("green", "star"))
+    right = "a small red circle to the left of a large blue square and a small green star above the square"
+    other_order = "there are three shapes a large green star a small blue square and a large red circle"
+    assert objects_named(right.split(), scene) == 3
+    assert objects_named(other_order.split(), scene) == 3
+
+
+def test_a_missing_object_or_colours_swapped_between_objects_is_not_every_object_named():
+    from t2i_core.evaluation.captioning import naming_report, objects_named
+
+    scene = _objects(("red", "circle"), ("blue", "square"), ("green", "star"))
+    missing = "a small red circle to the left of a large blue square"
+    swapped = "a small blue circle to the left of a large red square and a small green star above the square"
+    back_reference_only = "a small red circle to the left of a large blue square and a small green thing above the star"
+    assert objects_named(missing.split(), scene) == 2
+    assert objects_named(swapped.split(), scene) == 1  # only the green star is named as it is
+    assert objects_named(back_reference_only.split(), scene) == 2  # "the star" says no colour
+    right = "a small red circle to the left of a large blue square and a small green star above the square"
+    report = naming_report([right.split(), missing.split(), swapped.split()], [_Scene(scene)] * 3)
+    assert report["all_objects_named"] == pytest.approx(1 / 3)
+    assert report["objects_named"] == pytest.approx((3 + 2 + 1) / 9)
+
+
+def test_two_objects_of_one_colour_and_shape_must_both_be_named():
+    from t2i_core.evaluation.captioning import objects_named
+
+    twins = _objects(("red", "circle"), ("red", "circle"))
+    assert objects_named("a small red circle".split(), twins) == 1
+    assert objects_named("a small red circle to the left of a large red circle".split(), twins) == 2
+
+
+def test_a_flower_caption_counts_only_with_both_colours_in_their_roles():
+    from t2i_core.evaluation.captioning import flower_roles_report
+
+    flower = {"petal_colour": "red", "stem_colour": "yellow"}
+    captions = [
+        "a red flower with a yellow stem",  # right
+        "a yellow flower with a red stem",  # the colours swapped between the roles
+        "a small red circle to the left of a large yellow square",  # a Scenes caption of a flower
+        ["a", "red", "flower", "with", "a", "green", "stem"],  # words work too; the stem is wrong
+    ]
+    report = flower_roles_report(captions, [flower] * 4)
+    assert report == {"roles_named": 0.25, "petal_named": 0.5, "stem_named": 0.25}

@@ -27,6 +27,19 @@ def tiny_checkpoint(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module", autouse=True)
+def stand_in_world_detector():
+    """An out-of-world detector fitted on random statistics, in place of the shipped one: the plumbing needs one, not a good one."""
+    from t2i_core.models.world_detector import WorldDetector
+
+    rng = np.random.default_rng(0)
+    statistics = {world: rng.normal(size=(300, 448)) for world in ("scenes", "flowers")}
+    detector = WorldDetector.fit(statistics, {w: rng.normal(size=(100, 448)) for w in statistics})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("t2i_core.pipelines.caption.load_world_detector", lambda device="cpu": detector)
+        yield detector
+
+
 @pytest.fixture(scope="module")
 def pipe(tiny_checkpoint):
     return t2i_core.load_pipeline("caption", checkpoint=tiny_checkpoint, device="cpu")
@@ -113,3 +126,10 @@ def test_caption_command_reports_a_missing_file(tiny_checkpoint, capsys):
 def test_unknown_model_name_lists_the_choices():
     with pytest.raises(ValueError, match="show-attend-tell"):
         t2i_core.load_pipeline("caption", model="show-and-dance")
+
+
+def test_a_captioner_on_another_encoder_is_still_checked_against_its_worlds(pipe):
+    """The detector reads the frozen EfficientNet-Lite0 grid: a small-CNN captioner gets that grid computed apart."""
+    assert pipe.worlds == ("scenes",) and pipe.detector_encoder is not None
+    result = pipe(_photo("RGB"), beam_size=2)
+    assert 0.0 <= result.in_world_score <= 1.0 and isinstance(result.in_world, bool)

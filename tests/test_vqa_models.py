@@ -216,3 +216,26 @@ def test_attention_on_focus_is_the_share_of_each_hop_on_its_object():
     shares = attention_on_focus(questions, [objects], maps, image_size=128)
     assert shares["hop 1"] == {"colour": 0.75, "position": 1.0, "all": 0.875}
     assert shares["hop 2"] == {"position": 0.5, "all": 0.5}
+
+
+def test_the_held_out_style_is_an_evaluation_set_and_position_counts_four_object_scenes_as_reading_the_side(monkeypatch):
+    """Scenes now hold up to four objects: every scene of three or more tests that the side is read."""
+    import numpy as np
+
+    import t2i_core.evaluation.vqa as vqa_evaluation
+    import t2i_core.models.image_encoders as image_encoders
+    from t2i_core.data.questions import question_vocabulary_words, scene_objects, split_questions
+    from t2i_core.data.scenes import ScenesWorld
+
+    world = ScenesWorld("heldout-style", size=40)
+    monkeypatch.setattr(image_encoders, "build_image_encoder", lambda name: torch.nn.Linear(1, 1))
+    monkeypatch.setattr(vqa_evaluation, "split_features",
+                        lambda split, size, seed, image_size, encoder: (world, np.zeros((len(world), 196, 112), np.float16)))
+    vocabulary = Vocabulary.build([" ".join(question_vocabulary_words())])
+    model = build_vqa_model(VQAConfig(kind="attention", vocab_size=len(vocabulary), num_answers=len(ANSWERS), hidden=32,
+                                      attention_dim=16, question_hidden=24, embedding_dim=16))
+    report = vqa_evaluation.evaluate_vqa(model, vocabulary, sets=["heldout-style"], size=len(world))["heldout-style"]
+    scenes = scene_objects(world)
+    position = [q for q in split_questions(world, "train", scenes=scenes) if q.kind == "position"]
+    assert any(len(scenes[q.scene]) == 4 for q in position)
+    assert report["position_three_objects_questions"] == sum(len(scenes[q.scene]) >= 3 for q in position)

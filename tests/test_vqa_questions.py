@@ -5,7 +5,10 @@ import re
 import pytest
 
 from t2i_core.data.questions import (
+    ABSENT_ANSWERS,
     ANSWERS,
+    COUNTS,
+    GENERIC_NOUNS,
     HELDOUT_TEMPLATES,
     POSITION_MARGIN,
     QUESTION_TYPES,
@@ -16,7 +19,7 @@ from t2i_core.data.questions import (
     split_questions,
     template_pattern,
 )
-from t2i_core.data.scenes import COLOURS, HELDOUT_COMBOS, SHAPES, SIZES, SceneObject, ScenesWorld
+from t2i_core.data.scenes import COLOURS, HELDOUT_COMBOS, MAX_OBJECTS, SHAPES, SIZES, SceneObject, ScenesWorld
 from t2i_core.data.vocabulary import tokenize
 
 
@@ -46,6 +49,12 @@ def matching(objects, words):
 def expected_answer(question: Question, objects) -> str:
     """The answer worked out again from the question's words and the scene's objects, independently of the generator."""
     words = tokenize(question.text)
+    if question.kind == "absent":
+        # the missing thing follows "the": a shape ("the star", "left of the star") or a colour ("the blue object")
+        phrase = words[words.index("the") + 1 :]
+        assert not matching(objects, phrase), question
+        shapes = [w for w in phrase if w in SHAPES]
+        return f"there is no {shapes[0]}" if shapes else f"there is no {next(w for w in phrase if w in COLOURS)} object"
     if question.kind in ("colour", "shape"):
         # the object phrase follows "the"
         phrase = words[words.index("the") + 1 :]
@@ -119,7 +128,7 @@ def test_questions_are_a_pure_function_of_scene_and_seed(train_scenes):
 
 
 def test_no_heldout_phrasing_leaks_into_training_questions(train_questions):
-    heldout = [template_pattern(kind, t) for kind, t in HELDOUT_TEMPLATES.items()]
+    heldout = [template_pattern(kind, t) for kind, held in HELDOUT_TEMPLATES.items() for t in held]
     for q in train_questions:
         assert not q.heldout_phrasing
         assert not any(p.match(q.text) for p in heldout), q.text
@@ -134,9 +143,10 @@ def test_heldout_phrasings_use_only_heldout_templates_and_known_words():
         assert q.heldout_phrasing
         assert template_pattern(q.kind, q.template).match(q.text)
         assert set(tokenize(q.text)) <= known, q.text  # new phrasing, but no new word
-    # The held-out templates are not word-for-word training templates.
-    for kind, t in HELDOUT_TEMPLATES.items():
-        assert TEMPLATES[kind][t] not in TEMPLATES[kind][:t]
+    # The held-out templates are not word-for-word training templates, of any kind.
+    training = {text for kind, templates in TEMPLATES.items() for t, text in enumerate(templates) if t not in HELDOUT_TEMPLATES[kind]}
+    for kind, held in HELDOUT_TEMPLATES.items():
+        assert held and not {TEMPLATES[kind][t] for t in held} & training, kind
 
 
 def test_only_the_heldout_combos_split_asks_about_heldout_pairs(train_questions):
@@ -160,7 +170,7 @@ def test_focus_names_the_objects_a_question_is_about(train_scenes, train_questio
     for q in train_questions:
         objects = by_index[q.scene].objects
         words = re.findall(r"[a-z]+", q.text)
-        if q.kind in ("count", "exist"):
+        if q.kind in ("count", "exist", "absent"):
             assert q.focus == (), q
         elif q.kind == "colour":
             (k,) = q.focus
@@ -173,3 +183,103 @@ def test_focus_names_the_objects_a_question_is_about(train_scenes, train_questio
             assert reference != answer
             assert objects[reference].shape == words[-1], q
             assert objects[answer].shape == q.answer, q
+
+
+# ---------------------------------------------------------------- the words people use
+
+
+def scenes_of_one_to_four_objects():
+    """Hand-made scenes of 1, 2, 3 and 4 objects (some sharing a shape or a colour), whatever the world draws."""
+    objects = [obj("circle", "red", 24, 24), obj("square", "blue", 104, 24), obj("circle", "green", 24, 104, "large"),
+               obj("star", "red", 104, 104)]
+    return [objects[:n] for n in range(1, 5)]
+
+
+def generic_count(text: str) -> bool:
+    """Whether ``text`` counts every object: "how many objects are there?", "what number of things are in the picture?"."""
+    return any(re.fullmatch(rf"(how many|what number of) {noun}s are (there|in the picture)\?", text) for noun in GENERIC_NOUNS)
+
+
+def test_how_many_objects_are_there_is_answered_with_the_number_of_objects():
+    for objects in scenes_of_one_to_four_objects():
+        asked = {(q.text, q.answer) for phrasing in ("train", "heldout") for seed in range(60)
+                 for q in scene_questions(objects, 0, "train", phrasing=phrasing, per_kind=3, seed=seed, kinds=["count"])
+                 if generic_count(q.text)}
+        assert {w for text, _ in asked for w in tokenize(text) if w.rstrip("s") in GENERIC_NOUNS} == {"objects", "shapes", "things"}
+        assert {answer for _, answer in asked} == {str(len(objects))}, asked
+    assert "how many objects are there?" in {q.text for seed in range(60)
+                                              for q in scene_questions(objects, 0, "train", per_kind=3, seed=seed, kinds=["count"])}
+
+
+def test_every_count_a_scene_can_have_is_an_answer():
+    assert str(MAX_OBJECTS) in COUNTS and "4" in COUNTS and set(COUNTS) <= set(ANSWERS)
+
+
+def test_answers_of_models_trained_before_four_and_absent_keep_their_index():
+    before = (*COLOURS, *SHAPES, "0", "1", "2", "3", "yes", "no")
+    assert ANSWERS[: len(before)] == before
+    assert len(set(ANSWERS)) == len(ANSWERS)
+
+
+def test_generic_nouns_name_objects_in_every_kind_that_does_not_name_a_shape(train_questions):
+    def nouns(kind):
+        return {w.rstrip("s") for q in train_questions if q.kind == kind for w in tokenize(q.text) if w.rstrip("s") in GENERIC_NOUNS}
+
+    assert nouns("count") == set(GENERIC_NOUNS)  # "how many shapes are there?"
+    assert nouns("exist") == set(GENERIC_NOUNS)  # "is there a red thing?"
+    assert {"object", "thing"} <= nouns("shape")  # "what shape is the red thing?"
+    texts = {q.text for q in train_questions}
+    assert any(generic_count(t) for t in texts)
+    assert any(re.fullmatch(r"is there an? [a-z]+ (object|shape|thing)\?", t) for t in texts)
+
+
+def test_colour_is_asked_with_both_spellings(train_questions):
+    for kind in ("colour", "absent"):
+        words = {w for q in train_questions if q.kind == kind for w in tokenize(q.text)}
+        assert {"colour", "color"} <= words, kind
+    assert {"what colour is the star?", "what color is the star?"} <= {TEMPLATES["colour"][t].format(object="star") for t in range(2)}
+
+
+def test_absent_questions_are_asked_only_about_missing_things_and_name_them():
+    for objects in scenes_of_one_to_four_objects():
+        questions = [q for seed in range(40) for phrasing in ("train", "heldout")
+                     for q in scene_questions(objects, 0, "train", phrasing=phrasing, per_kind=2, seed=seed, kinds=["absent"])]
+        assert questions
+        shapes, colours = {o.shape for o in objects}, {o.colour for o in objects}
+        for q in questions:
+            assert q.answer in ABSENT_ANSWERS and q.answer == expected_answer(q, objects), q
+            missing = q.answer.removeprefix("there is no ").removesuffix(" object")
+            assert missing not in shapes | colours, q
+            assert re.search(rf"\bthe {missing}\b", q.text), q  # the answer names what the question named
+    # Two families by name: a missing shape and a missing colour.
+    answers = {q.answer for seed in range(40) for q in scene_questions(scenes_of_one_to_four_objects()[3], 0, "train", seed=seed, kinds=["absent"])}
+    assert "there is no triangle" in answers and "there is no yellow object" in answers
+
+
+def test_absent_questions_read_like_colour_shape_and_position_questions(train_questions):
+    # Only the picture tells "what colour is the star?" (a star: its colour) from the same words with no star.
+    absent = [q for q in train_questions if q.kind == "absent"]
+    patterns = [template_pattern(kind, t) for kind in ("colour", "shape", "position")
+                for t in range(len(TEMPLATES[kind])) if t not in HELDOUT_TEMPLATES[kind]]
+    assert all(any(p.match(q.text) for p in patterns) for q in absent)
+    # Every family is asked, and every missing shape and colour is an answer.
+    assert {q.answer for q in absent} == set(ABSENT_ANSWERS)
+    assert any(re.search(r"\b(left|right|above|below)\b", q.text) for q in absent)
+
+
+def test_absent_questions_are_ten_to_fifteen_percent_of_training_questions(train_questions):
+    share = sum(q.kind == "absent" for q in train_questions) / len(train_questions)
+    assert 0.10 <= share <= 0.15, share
+
+
+def test_a_colour_question_is_absent_when_nothing_has_the_shape_and_asked_when_one_thing_has():
+    with_star = [obj("star", "green", 30, 60), obj("square", "red", 90, 60)]
+    without = [obj("circle", "green", 30, 60), obj("square", "red", 90, 60)]
+    star_colour = re.compile(r"^(what|which) (is the )?colou?r (is|does|of) the star")
+
+    def about_the_star(objects):
+        return {q.answer for seed in range(80) for q in scene_questions(objects, 0, "train", per_kind=2, seed=seed)
+                if star_colour.match(q.text)}
+
+    assert about_the_star(with_star) == {"green"}
+    assert about_the_star(without) == {"there is no star"}

@@ -167,3 +167,45 @@ def test_bad_split_size_and_index_are_clear_errors():
     with pytest.raises(IndexError):
         world.sample(3)
     assert world.sample(-1).index == 2
+
+
+@pytest.mark.parametrize("caption, petal, stem", [
+    ("a red flower with a yellow stem", "red", "yellow"),
+    ("a yellow flower with a red stem", "yellow", "red"),
+    ("a purple flower with an orange stem", "purple", "orange"),
+    ("A White flower, with a green stem.", "white", "green"),
+])
+def test_colour_roles_are_read_from_the_captioners_phrasing(caption, petal, stem):
+    from t2i_core.data.flowers import read_colour_roles
+
+    assert read_colour_roles(caption) == {"petal_colour": petal, "stem_colour": stem}
+
+
+def test_a_caption_with_no_flower_states_no_colour_roles():
+    from t2i_core.data.flowers import read_colour_roles
+
+    nothing = {"petal_colour": None, "stem_colour": None}
+    assert read_colour_roles("a small red circle to the left of a large yellow square") == nothing
+    assert read_colour_roles("") == nothing
+    # Two different stem colours: the caption does not say which; a centre colour is no one's.
+    assert read_colour_roles("a red flower with a blue stem and a green stem") == {"petal_colour": "red", "stem_colour": None}
+    assert read_colour_roles("this pink flower has a yellow centre and a blue stem") == {"petal_colour": "pink", "stem_colour": "blue"}
+
+
+def test_colour_roles_are_read_from_every_template_in_both_colour_orders():
+    from t2i_core.data.flowers import TEMPLATES, read_colour_roles
+
+    flower = {"centre_colour": "yellow", "petal_shape": "round", "petal_count": 5, "size": "small"}
+    for petal, stem in [("red", "orange"), ("orange", "red"), ("white", "yellow")]:
+        for template in TEMPLATES:
+            caption = template.fill({**flower, "petal_colour": petal, "stem_colour": stem})
+            assert read_colour_roles(caption) == {"petal_colour": petal, "stem_colour": stem}, caption
+
+
+def test_the_captioners_flower_caption_is_a_function_of_petal_and_stem_colour():
+    from t2i_core.data.flowers import captioner_caption
+
+    world = load_world("flowers", "train", size=40, seed=3)
+    for s in world.samples(render=False):
+        expected = f"a {s.attributes['petal_colour']} flower with a {s.attributes['stem_colour']} stem"
+        assert captioner_caption(s.attributes) == expected.replace("a orange", "an orange")

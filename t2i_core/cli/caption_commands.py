@@ -25,7 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="image -> caption, with each word's attention map",
         description=(
             "Caption an image with a shipped captioner and show where it looked for every word. "
-            "The captioners were trained on the Scenes world: a photo gets a Scenes-style caption."
+            "The captioners are trained on the Scenes and Flowers worlds: a photo still gets a caption in "
+            "their words, marked as out of world."
         ),
     )
     parser.add_argument("image", help="an image file (PNG, JPEG, GIF, WebP, BMP, TIFF)")
@@ -78,9 +79,11 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
         "caption",
         help="an image captioner (Show and Tell or Show, Attend and Tell)",
         description=(
-            "Train a captioner on the Scenes world (default) or on a Karpathy-format dataset. "
-            "Evaluates validation BLEU-4 every epoch (--eval-every to change), keeps the best "
-            "weights and stops after --patience evaluations without improvement."
+            "Train a captioner on the Scenes and Flowers worlds together (the default, as the shipped "
+            "captioners are: one model that captions both worlds), on one of them, or on a Karpathy-format "
+            "dataset. Evaluates validation BLEU-4 every epoch (--eval-every to change), and on the "
+            "worlds the objects named, pointing and the flower colours named; keeps the best weights "
+            "and stops after --patience evaluations without improvement."
         ),
     )
     common(parser, steps=6000, batch=32, output="runs/caption-{model}")
@@ -90,16 +93,21 @@ def add_train_parser(sub: argparse._SubParsersAction, common) -> None:
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
-    parser.add_argument("--data", default="scenes", help="'scenes' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes)")
+    parser.add_argument("--data", default="scenes+flowers",
+                        help="'scenes+flowers', 'scenes', 'flowers' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
     parser.add_argument("--train-size", type=int, default=8000, help="Scenes training images (default 8000)")
-    parser.add_argument("--val-size", type=int, default=500, help="validation images decoded per evaluation (default 500)")
+    parser.add_argument("--val-size", type=int, default=500, help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
+    parser.add_argument("--flower-train-size", type=int, default=4000, help="Flowers training images, when --data names flowers (default 4000)")
+    parser.add_argument("--flower-val-size", type=int, default=250, help="Flowers validation images decoded per evaluation (default 250)")
     parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
     parser.add_argument("--patience", type=int, default=3, help="evaluations without a better selection score before stopping (default 3)")
     parser.add_argument("--select", choices=["min-bleu4-pointing", "bleu4"], default="min-bleu4-pointing",
                         help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), or BLEU-4 (default min-bleu4-pointing)")
+    parser.add_argument("--focus-weight", type=float, default=1.0,
+                        help="weight of the attention supervision on Scenes words that name an object (Show, Attend and Tell; 0: none; default 1)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(func=run_train)
 
@@ -114,17 +122,17 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.train_size < 1 or args.val_size < 1 or args.patience < 1:
-        raise ValueError("--train-size, --val-size and --patience must be at least 1")
-    min_count = args.min_count if args.min_count is not None else (1 if args.data == "scenes" else 5)
+    if min(args.train_size, args.val_size, args.flower_train_size, args.flower_val_size, args.patience) < 1:
+        raise ValueError("--train-size, --val-size, --flower-train-size, --flower-val-size and --patience must be at least 1")
+    min_count = args.min_count if args.min_count is not None else (5 if args.data.startswith("karpathy:") else 1)
     model = CaptionerConfig(
         kind=args.model, encoder=args.encoder, freeze_encoder=not args.fine_tune_encoder,
         score=args.score, alpha_c=args.alpha_c,
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
-        min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience,
-        select=args.select, model=model,
+        flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size, min_count=min_count, learning_rate=args.lr, total_steps=args.lr_steps or args.steps, patience=args.patience,
+        select=args.select, focus_weight=args.focus_weight, model=model,
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output, resume=not args.fresh)
@@ -142,18 +150,23 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``eval caption``."""
     parser = sub.add_parser(
         "caption",
-        help="BLEU, METEOR, ROUGE-L, CIDEr and attention pointing of the captioners on Scenes",
+        help="BLEU, METEOR, ROUGE-L, CIDEr, objects named, attention pointing and flower colours named of the captioners",
         description=(
-            "Caption Scenes test and held-out-combination images with each captioner at each beam size; "
-            "score the captions with pycocoevalcap against every reference caption of the scene, and score "
-            "the attention: for each generated colour or shape word, whether the map's peak is on the named "
-            "object (pointing accuracy) and how much of the map lies on it (attention mass)."
+            "Caption Scenes test, held-out-combination and held-out-style images (and, for a captioner trained "
+            "on flowers, Flowers test images) with each captioner at each beam size. Scenes captions are scored "
+            "with pycocoevalcap against every reference caption of the scene, by the share of scenes whose "
+            "every object's colour and shape is named, and by the attention: for each generated colour or "
+            "shape word, whether the map's peak is on the named object (pointing accuracy) and how much of "
+            "the map lies on it (attention mass). Flower captions are scored by the share naming the petal "
+            "and the stem colour in their roles."
         ),
     )
     parser.add_argument("--models", nargs="+", choices=CAPTION_MODELS, default=list(CAPTION_MODELS), help="default: both")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH", help="measure another checkpoint for a model")
-    parser.add_argument("--splits", nargs="+", default=["test", "heldout-combos"], help="Scenes splits (default test heldout-combos)")
-    parser.add_argument("-n", "--num-scenes", type=int, default=None, help="scenes per split (default: the whole split)")
+    parser.add_argument("--splits", nargs="+", default=None,
+                        help="Scenes splits, and Flowers splits as flowers-<split> (default: test heldout-combos heldout-style, "
+                             "and flowers-test for a captioner trained on flowers)")
+    parser.add_argument("-n", "--num-scenes", type=int, default=None, help="pictures per split (default: the whole split)")
     parser.add_argument("--beams", nargs="+", type=int, default=[1, 3], help="beam sizes (default 1 3)")
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (it needs Java)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -161,11 +174,19 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_eval)
 
 
+def default_splits(folder: Path) -> list[str]:
+    """The splits ``eval caption`` measures a checkpoint on: the Scenes ones, and flowers-test if it learned flowers."""
+    from ..evaluation.captioning import DEFAULT_SCENES_SPLITS, FLOWER_SPLIT_PREFIX
+    from ..pipelines.caption import trained_worlds
+
+    return [*DEFAULT_SCENES_SPLITS, *([f"{FLOWER_SPLIT_PREFIX}test"] if "flowers" in trained_worlds(folder) else [])]
+
+
 def run_eval(args: argparse.Namespace) -> int:
     import time
 
     from ..data.vocabulary import Vocabulary
-    from ..evaluation.captioning import evaluate_on_scenes
+    from ..evaluation.captioning import evaluate_captioner
     from ..models.captioning import Captioner
     from ..pipelines.caption import shipped_checkpoint
 
@@ -179,8 +200,8 @@ def run_eval(args: argparse.Namespace) -> int:
         folder = Path(checkpoints.get(name) or shipped_checkpoint(name))
         model = Captioner.from_pretrained(folder)
         started = time.time()
-        result = evaluate_on_scenes(model, Vocabulary.load(folder), splits=args.splits, size=args.num_scenes,
-                                    beam_sizes=args.beams, meteor=not args.no_meteor)
+        result = evaluate_captioner(model, Vocabulary.load(folder), splits=args.splits or default_splits(folder),
+                                    size=args.num_scenes, beam_sizes=args.beams, meteor=not args.no_meteor)
         result["checkpoint"] = str(folder)
         result["seconds"] = round(time.time() - started, 1)
         report["models"][name] = result
@@ -189,24 +210,29 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "pointing_accuracy", "attention_mass")
+METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "all_objects_named", "objects_named",
+           "pointing_accuracy", "attention_mass")
+FLOWER_METRICS = ("BLEU-4", "exact_match", "roles_named", "petal_named", "stem_named")
 
 
 def format_caption_report(report: dict) -> str:
     """The report of ``eval caption`` as one table per split (rows: model and beam size)."""
     lines = []
-    splits = sorted({s for r in report["models"].values() for s in r["splits"]}, key=lambda s: (s != "test", s))
+    splits = list(dict.fromkeys(s for r in report["models"].values() for s in r["splits"]))
+    splits.sort(key=lambda s: (s.startswith("flowers-"), s != "test"))  # test first, flowers last, else as measured
     for split in splits:
         rows = []
+        entries = [r["splits"][split] for r in report["models"].values() if split in r["splits"]]
+        what = "flowers" if "flowers" in entries[0] else "scenes"
+        metrics = FLOWER_METRICS if what == "flowers" else METRICS
         for name, result in report["models"].items():
             entry = result["splits"].get(split)
             if not entry:
                 continue
-            for beam, metrics in entry.items():
+            for beam, figures in entry.items():
                 if beam.startswith("beam_"):
-                    rows.append([name, beam.split("_")[1], *(f"{metrics[m]:.3f}" if m in metrics else "-" for m in METRICS)])
-        n = next(r["splits"][split]["scenes"] for r in report["models"].values() if split in r["splits"])
-        lines += [f"{split} ({n} scenes)", *_table(["model", "beam", *METRICS], rows), ""]
+                    rows.append([name, beam.split("_")[1], *(f"{figures[m]:.3f}" if m in figures else "-" for m in metrics)])
+        lines += [f"{split} ({entries[0][what]} {what})", *_table(["model", "beam", *metrics], rows), ""]
     lines.append("Show and Tell has no attention: its pointing figures are the chance level of a uniform map.")
     return "\n".join(lines)
 

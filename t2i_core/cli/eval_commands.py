@@ -1,4 +1,5 @@
-"""``eval encoders``: how much word order each sentence encoder keeps."""
+"""``eval``: ``encoders`` (how much word order each sentence encoder keeps), ``text2image``, ``round-trip``;
+the other models' ``eval`` commands are attached from their own modules."""
 
 from __future__ import annotations
 
@@ -58,6 +59,28 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     text2image.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
     text2image.set_defaults(func=run_text2image)
 
+    round_trip = sub.add_parser(
+        "round-trip",
+        help="the cycle score: prompt -> USE generator -> flower -> default captioner -> the prompt's colours named?",
+        description=(
+            "Send seen prompts (seen colour pairs, seen phrasings) through the shipped USE text-to-image generator, "
+            "one flower each (prompt i with seed SEED+i, as the app's Round trip tab draws it), caption every flower "
+            "with the default captioner, and report the cycle score: the share of captions that name the prompt's "
+            "petal colour and stem colour, each in its role. The flower attribute classifier says how many flowers "
+            "the generator drew right, to separate its mistakes from the captioner's."
+        ),
+    )
+    round_trip.add_argument("-n", "--num-prompts", type=int, default=200, help="seen prompts (default 200)")
+    round_trip.add_argument("--seed", type=int, default=0, help="seed of the prompts and of the first flower's noise (default 0)")
+    round_trip.add_argument("--beam", type=int, default=3, help="the captioner's beam size (default 3)")
+    round_trip.add_argument("--encoder", default="use", help="the generator, by its sentence encoder (default use)")
+    round_trip.add_argument("--generator-checkpoint", default=None, metavar="PATH", help="a generator folder instead of the shipped one")
+    round_trip.add_argument("--captioner-checkpoint", default=None, metavar="PATH", help="a captioner folder instead of the default one")
+    round_trip.add_argument("--no-judge", action="store_true", help="skip the flower attribute classifier")
+    round_trip.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    round_trip.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
+    round_trip.set_defaults(func=run_round_trip)
+
     from .caption_commands import add_eval_parser as add_caption_parser
 
     add_caption_parser(sub)
@@ -69,6 +92,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     from .vqa_commands import add_eval_parser as add_vqa_parser
 
     add_vqa_parser(sub)
+
+    from .world_detector_commands import add_eval_parser as add_world_detector_parser
+
+    add_world_detector_parser(sub)
 
 
 def run_encoders(args: argparse.Namespace) -> int:
@@ -96,6 +123,41 @@ def run_text2image(args: argparse.Namespace) -> int:
     text = write_report(report, args.output)
     print(text if args.json else format_text2image_report(report))
     return 0
+
+
+def run_round_trip(args: argparse.Namespace) -> int:
+    import t2i_core
+
+    from ..evaluation.round_trip import evaluate_round_trip
+    from ..evaluation.text2image import seen_prompts
+
+    if args.num_prompts < 1 or args.seed < 0 or args.beam < 1:
+        raise ValueError("--num-prompts and --beam must be at least 1 and --seed at least 0")
+    generator = t2i_core.load_pipeline("text2image", encoder=args.encoder, checkpoint=args.generator_checkpoint, device="cpu")
+    captioner = t2i_core.load_pipeline("caption", checkpoint=args.captioner_checkpoint, device="cpu")
+    judge = None if args.no_judge else t2i_core.load_pipeline("flower-attributes", device="cpu")
+    report = evaluate_round_trip(generator, captioner, seen_prompts(args.num_prompts, seed=args.seed), seed=args.seed,
+                                 beam_size=args.beam, judge=judge)
+    report["generator"] = args.generator_checkpoint or f"shipped text2image-{args.encoder}"
+    report["captioner"] = args.captioner_checkpoint or f"shipped caption-{captioner.name}"
+    text = write_report(report, args.output)
+    print(text if args.json else format_round_trip_report(report))
+    return 0
+
+
+def format_round_trip_report(report: dict) -> str:
+    """The report of ``eval round-trip`` as a few readable lines."""
+    lines = [f"{report['n']} seen prompts, {report['generator']} -> {report['captioner']} (beam {report['beam_size']})",
+             f"cycle score (petal and stem colour named in their roles): {report['cycle_score']:.3f}",
+             f"  petal colour named {report['petal_named']:.3f}, stem colour named {report['stem_named']:.3f}; "
+             f"flowers the captioner called in world {report['in_world_rate']:.3f}"]
+    if "generator_right" in report:
+        where = report["cycle_score_where_generator_right"]
+        lines.append(f"  the judge reads both colours as prompted on {report['generator_right']:.3f} of the flowers; "
+                     f"cycle score on those {_number(where)}")
+    for failure in report["failures"][:5]:
+        lines.append(f"  {failure['prompt']!r} -> {failure['caption']!r}")
+    return "\n".join(lines)
 
 
 def format_text2image_report(report: dict) -> str:

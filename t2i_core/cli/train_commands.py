@@ -91,6 +91,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_vqa_parser(sub, _common)
 
+    from .world_detector_commands import add_train_parser as add_world_detector_parser
+
+    add_world_detector_parser(sub)
+
 
 def _train_config(args: argparse.Namespace, output: str) -> TrainConfig:
     if args.steps < 1 or args.batch_size < 1:

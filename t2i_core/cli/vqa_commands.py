@@ -23,8 +23,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=(
             "Answer a question about an image with the shipped VQA model trained on the Scenes world: "
             "colour ('what color is the circle?'), shape ('what shape is the red object?'), count "
-            "('how many squares are there?'), existence ('is there a blue star?') and position "
-            "('what is left of the triangle?')."
+            "('how many objects are there?', 'how many squares are there?'), existence ('is there a blue star?'), "
+            "position ('what is left of the triangle?') and things that are not there ('what colour is the star?' "
+            "-> 'there is no star')."
         ),
     )
     parser.add_argument("image", metavar="IMAGE", help="an image file (any format Pillow reads)")
@@ -108,13 +109,14 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="accuracy per question type of the VQA models on test scenes and held-out sets",
         description=(
             "Answer generated questions on the Scenes test split (training phrasings), the same scenes "
-            "with held-out phrasings, and the held-out colour-shape combinations, with each shipped VQA "
-            "model, and report accuracy overall and per question type."
+            "with held-out phrasings, the held-out colour-shape combinations and the held-out style (flat "
+            "shapes on a plain background), with each shipped VQA model, and report accuracy overall and "
+            "per question type."
         ),
     )
     parser.add_argument("--models", nargs="+", choices=VQA_MODELS, default=list(VQA_MODELS), help="default: both")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH", help="measure another checkpoint for a model")
-    parser.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default test heldout-phrasings heldout-combos)")
+    parser.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default test heldout-phrasings heldout-combos heldout-style)")
     parser.add_argument("-n", "--num-scenes", type=int, default=None, help="scenes per set (default: the whole split)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="also write the JSON report here")
@@ -152,7 +154,7 @@ def format_vqa_report(report: dict) -> str:
     """The report of ``eval vqa`` as one table: a row per (model, set), a column per question type."""
     from ..data.questions import QUESTION_TYPES
 
-    header = ["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3 objects)", "hop 1 on focus", "hop 2 on focus"]
+    header = ["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3+ objects)", "hop 1 on focus", "hop 2 on focus"]
     rows = []
     for model, r in report["models"].items():
         for name, result in r["results"].items():

@@ -2,7 +2,8 @@
 
 - ``flowers``: 64x64 flowers (petal, stem and centre colours, petal shape and count,
   size) with captions from templates that name the parts in different orders.
-- ``scenes``: 128x128 scenes of 1-3 coloured shapes with masks, boxes and relational
+- ``scenes``: 128x128 scenes of 1-4 coloured shapes (shaded, flat, outlined or
+  hand-drawn, on plain or textured backgrounds) with masks, boxes and relational
   captions.
 - ``dates``: human-written dates in many formats paired with ISO YYYY-MM-DD.
 

@@ -2,9 +2,10 @@
 
 Training reads every image many times; drawing a flower costs ~15 ms, reading it from
 a memory-mapped array costs nothing. The cache key holds everything that changes the
-pixels (world, split, size, seed, image size, package version), so a stale file is
-never read. Rendering runs in parallel processes; each sample is still a pure function
-of its index, so the array is identical however many processes drew it.
+pixels (world and its ``render_version``, split, size, seed, image size, package
+version), so a stale file is never read. Rendering runs in parallel processes; each
+sample is still a pure function of its index, so the array is identical however many
+processes drew it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ def save_array(path: Path, array: np.ndarray) -> None:
     os.replace(partial, path)
 
 
+def world_images_key(world: World, resized_to: int | None = None) -> str:
+    """The name of a world split's pictures, for every cache of them (images, encoder features).
+
+    It holds everything that changes the pixels: the world and its ``render_version``, the
+    split, the number of samples, the seed and the image size (and, with ``resized_to``, the
+    side they are resized to by :func:`resized_images`). A cache named by it is never read
+    for pictures drawn by another version of the world.
+    """
+    size = getattr(world, "image_size", 0)
+    # Version 1 adds nothing, so the caches written before worlds had versions stay valid.
+    name = world.name if world.render_version == 1 else f"{world.name}.r{world.render_version}"
+    key = f"{name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}"
+    return key if resized_to is None or resized_to == size else f"{key}-to{resized_to}"
+
+
 def _render_range(args) -> np.ndarray:
     world, start, stop = args
     return np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(start, stop)])
@@ -55,7 +71,7 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     from .. import __version__
 
     size = getattr(world, "image_size", 0)
-    key = f"{world.name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}-v{__version__}"
+    key = f"{world_images_key(world)}-v{__version__}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / f"{key}-{digest}.npy"
@@ -70,4 +86,31 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
         with ProcessPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(_render_range, ranges))
     save_array(path, np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8))
+    return np.load(path, mmap_mode="r")
+
+
+def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """Every image of ``world`` resized to ``size`` squared, uint8 (N, size, size, 3), memory-mapped from the cache.
+
+    Resized as the pipelines resize any picture they are given (PIL bicubic,
+    ``pipelines/images.py``), so a model trained on these sees what it will be shown: a
+    64-pixel flower enlarged to a captioner's 128 pixels, say. A world already drawn at
+    ``size`` is returned as :func:`rendered_images` gives it.
+    """
+    from PIL import Image
+
+    from .. import __version__
+
+    images = rendered_images(world, cache_dir)
+    if images.shape[1:3] == (size, size):
+        return images
+    key = f"{world_images_key(world, resized_to=size)}-v{__version__}"
+    folder = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    resized = np.zeros((len(images), size, size, 3), dtype=np.uint8)
+    for i in range(len(images)):
+        resized[i] = np.asarray(Image.fromarray(np.asarray(images[i])).resize((size, size), Image.Resampling.BICUBIC))
+    save_array(path, resized)
     return np.load(path, mmap_mode="r")

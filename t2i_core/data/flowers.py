@@ -22,6 +22,10 @@ that only a text encoder that reads word order can tell which colour goes where:
 average of word vectors of "a red flower with a yellow stem" and of "a yellow flower
 with a red stem" is the same vector.
 
+A captioner learns one phrasing, ``CAPTIONER_TEMPLATE`` ("a red flower with a yellow
+stem"), a function of the flower alone; :func:`read_colour_roles` reads the petal and the
+stem colour back out of any template's caption.
+
 Held out
 --------
 - ``HELDOUT_PAIRS``: eight (petal, stem) colour pairs never seen in training, each in
@@ -143,6 +147,51 @@ TEMPLATES: tuple[CaptionTemplate, ...] = (
 TEMPLATES_BY_NAME = {t.name: t for t in TEMPLATES}
 SEEN_TEMPLATES = tuple(t for t in TEMPLATES if not t.heldout)
 HELDOUT_TEMPLATES = tuple(t for t in TEMPLATES if t.heldout)
+
+
+# The phrasing a captioner learns for a flower: the one template that is a function of the
+# flower's petal and stem colours alone, so it can be learned exactly (the others are drawn at random).
+CAPTIONER_TEMPLATE = TEMPLATES_BY_NAME["petal-flower-stem"]
+
+
+def captioner_caption(attributes: dict[str, Any]) -> str:
+    """The caption a captioner is trained to write for a flower: "a red flower with a yellow stem"."""
+    return CAPTIONER_TEMPLATE.fill(attributes)
+
+
+# Words that a colour directly before them gives to the petals ("a red flower") or the stem.
+PETAL_NOUNS = frozenset({"flower", "flowers", "petal", "petals", "bloom", "blossom"})
+STEM_NOUNS = frozenset({"stem", "stems"})
+
+
+def read_colour_roles(caption: str) -> dict[str, str | None]:
+    """The petal and the stem colour a caption states, by role: ``{"petal_colour": ..., "stem_colour": ...}``.
+
+    A colour word (``FLOWER_COLOURS``) belongs to the petals or the stem when it comes
+    directly before a petal noun ("a red flower", "red petals", "a red bloom") or "stem",
+    after "petals are" / "stem is", or as "red is the colour of the stem". That reads every
+    phrasing of ``TEMPLATES``, held-out ones included; a colour anywhere else ("a yellow
+    centre", "a red circle") is no one's. A role is None when the caption gives it no
+    colour, or two different ones.
+    """
+    words = re.findall(r"[a-z]+", caption.lower())
+    found: dict[str, set[str]] = {"petal_colour": set(), "stem_colour": set()}
+
+    def role_of(noun: str) -> str | None:
+        return "petal_colour" if noun in PETAL_NOUNS else "stem_colour" if noun in STEM_NOUNS else None
+
+    for i, word in enumerate(words):
+        if word not in FLOWER_COLOURS:
+            continue
+        after, before = words[i + 1 : i + 7], words[max(0, i - 2) : i]
+        role = role_of(after[0]) if after else None  # "a red flower", "a yellow stem"
+        if role is None and len(before) == 2 and before[1] in ("is", "are"):  # "the petals are red"
+            role = role_of(before[0])
+        if role is None and after[:4] in (["is", "the", "colour", "of"], ["is", "the", "color", "of"]) and len(after) == 6:
+            role = role_of(after[5])  # "red is the colour of the petals"
+        if role is not None:
+            found[role].add(word)
+    return {role: colours.pop() if len(colours) == 1 else None for role, colours in found.items()}
 
 
 def swap_colours(attributes: dict[str, Any]) -> dict[str, Any]:

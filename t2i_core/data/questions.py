@@ -1,23 +1,32 @@
 """Questions about Scenes, with answers read off each scene's ground truth.
 
-Five kinds of question, each asked only when its answer is unambiguous in the scene:
+Six kinds of question, each asked only when its answer is unambiguous in the scene:
 
 - ``colour``: "what color is the circle?" The object is named by its shape, or by size
   and shape when two objects share the shape; skipped when even that does not single
   it out.
 - ``shape``: "what shape is the red object?" Named by colour, or size and colour.
-- ``count``: "how many squares are there?" Counts shapes, colours ("red objects") or
-  both ("red squares"); 0 to 3.
+- ``count``: "how many squares are there?" Counts shapes, colours ("red objects"), both
+  ("red squares") or every object ("how many things are there?"); 0 to 4.
 - ``exist``: "is there a blue star?" Yes or no, half of each where the scene allows.
 - ``position``: "what is left of the triangle?" The answer is the shape of the one object
   on that side of the reference object (named by its shape, which must be unique).
   Sides follow CLEVR: "left of" means a centre further left, whatever the vertical
   offset, by at least ``POSITION_MARGIN`` pixels; every other object must be at least
   that far on the other side, so no object is a borderline case.
+- ``absent``: a colour, shape or position question about something the scene does not
+  hold: "what colour is the star?" with no star is answered "there is no star", "what
+  shape is the blue object?" with nothing blue "there is no blue object". The words are
+  those of the other three kinds, so only the picture tells an absent question from a
+  present one; a model that never saw them answers with a confident colour instead.
+
+People's words. Objects are also "shapes" and "things" ("how many shapes are there?",
+"is there a red thing?"), and "colour" is spelled both ways.
 
 Phrasings. Every kind has a few templates; the last one of each (``HELDOUT_TEMPLATES``)
 is never used for training: it re-orders words the training templates use, so a model
-can read it, and ``heldout-phrasings`` measures whether it generalises to it.
+can read it, and ``heldout-phrasings`` measures whether it generalises to it. Absent
+questions borrow the colour, shape and position templates, and their held-out ones.
 
 Splits. Questions name only (colour, shape) pairs the scene split can contain: train,
 val and test scenes never show Scenes' held-out combinations, so their questions never
@@ -31,16 +40,22 @@ its own generator, so the same scene always gets the same questions.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from .scenes import ALL_COMBOS, COLOURS, SEEN_COMBOS, SHAPES, SIZES, SceneObject
 
-QUESTION_TYPES: tuple[str, ...] = ("colour", "shape", "count", "exist", "position")
-COUNTS: tuple[str, ...] = ("0", "1", "2", "3")
-ANSWERS: tuple[str, ...] = (*COLOURS, *SHAPES, *COUNTS, "yes", "no")
+QUESTION_TYPES: tuple[str, ...] = ("colour", "shape", "count", "exist", "position", "absent")
+COUNTS: tuple[str, ...] = ("0", "1", "2", "3", "4")  # a scene holds at most four objects (scenes.MAX_OBJECTS)
+ABSENT_ANSWERS: tuple[str, ...] = (
+    *(f"there is no {shape}" for shape in SHAPES),
+    *(f"there is no {colour} object" for colour in COLOURS),
+)
+# "4" and the absent answers come last so that every answer keeps the index it had
+# before them: models trained earlier still read their outputs right.
+ANSWERS: tuple[str, ...] = (*COLOURS, *SHAPES, *COUNTS[:4], "yes", "no", *COUNTS[4:], *ABSENT_ANSWERS)
 PHRASINGS: tuple[str, ...] = ("train", "heldout")
 POSITION_MARGIN = 12.0  # pixels (about a tenth of the side): sides closer than this to the reference are not asked about
 RELATIONS: dict[str, tuple[str, ...]] = {
@@ -49,15 +64,21 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "above": ("above",),
     "below": ("below",),
 }
+# What people call an object when they do not name its shape ("how many things are there?").
+GENERIC_NOUNS: tuple[str, ...] = ("object", "shape", "thing")
+# Chance that a draw of an absent question asks one: about 12% of the training questions
+# (two a kind a scene) and 13% of the evaluation's (one a kind).
+ABSENT_RATE = 0.7
 
-# {object}: "circle" / "small circle"; {colour_object}: "red object" / "large red object";
-# {things}: "squares" / "red objects" / "red squares"; {thing}: "a blue star" / "an orange object";
+# {object}: "circle" / "small circle"; {colour_object}: "red object" / "large red thing";
+# {things}: "squares" / "red shapes" / "red squares" / "objects"; {thing}: "a blue star" / "an orange thing";
 # {relation}: "left of", "to the left of", "above", ...; {reference}: a shape.
-TEMPLATES: dict[str, tuple[str, ...]] = {
+_ASKED_TEMPLATES: dict[str, tuple[str, ...]] = {
     "colour": (
         "what color is the {object}?",
         "what colour is the {object}?",
         "what is the color of the {object}?",
+        "what is the colour of the {object}?",
         "which color does the {object} have?",
         "what color does the {object} have?",  # held out
     ),
@@ -86,7 +107,28 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "which shape is {relation} the {reference}?",  # held out
     ),
 }
-HELDOUT_TEMPLATES: dict[str, int] = {kind: len(templates) - 1 for kind, templates in TEMPLATES.items()}
+# An absent question is a colour, shape or position question about a missing object.
+ABSENT_FAMILIES: tuple[str, ...] = ("colour", "shape", "position")
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    **_ASKED_TEMPLATES,
+    "absent": tuple(text for family in ABSENT_FAMILIES for text in _ASKED_TEMPLATES[family]),
+}
+
+
+def _heldout_absent_templates() -> tuple[int, ...]:
+    """The indices in ``TEMPLATES["absent"]`` of the held-out template of each family."""
+    held, start = [], 0
+    for family in ABSENT_FAMILIES:
+        start += len(_ASKED_TEMPLATES[family])
+        held.append(start - 1)
+    return tuple(held)
+
+
+# kind -> the indices of its templates that training never uses (the last of each family).
+HELDOUT_TEMPLATES: dict[str, tuple[int, ...]] = {
+    **{kind: (len(templates) - 1,) for kind, templates in _ASKED_TEMPLATES.items()},
+    "absent": _heldout_absent_templates(),
+}
 
 
 @dataclass(frozen=True)
@@ -97,8 +139,8 @@ class Question:
     ``answer`` is one of :data:`ANSWERS`; ``scene`` is the scene's index in its split.
     ``focus`` lists the objects (indices into the scene's objects) a reader must look at,
     in order: the object a colour or shape question names; for a position question the
-    reference object, then the answer. Count and existence questions have none. Training
-    may supervise an attention hop with them; answering never reads them.
+    reference object, then the answer. Count, existence and absent questions have none.
+    Training may supervise an attention hop with them; answering never reads them.
     """
 
     text: str
@@ -110,10 +152,13 @@ class Question:
 
     @property
     def heldout_phrasing(self) -> bool:
-        return self.template == HELDOUT_TEMPLATES[self.kind]
+        return self.template in HELDOUT_TEMPLATES[self.kind]
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+_SLOT = re.compile(r"\{([a-z_]+)\}")
 
 
 def template_pattern(kind: str, template: int) -> re.Pattern:
@@ -129,8 +174,8 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def _plural(shape: str) -> str:
-    return shape + "s"
+def _plural(noun: str) -> str:
+    return noun + "s"
 
 
 def _unique(objects: Sequence[SceneObject], k: int, keys: Iterable[str]) -> bool:
@@ -153,6 +198,13 @@ class _Asker:
     def __init__(self, objects: Sequence[SceneObject], combos: Sequence[tuple[str, str]], rng: np.random.Generator):
         self.objects, self.combos, self.rng = list(objects), list(combos), rng
 
+    def _pick(self, options: Sequence):
+        return options[self.rng.integers(len(options))]
+
+    def _noun(self, nouns: Sequence[str] = GENERIC_NOUNS) -> str:
+        """A generic noun for an object whose shape is not named."""
+        return self._pick(nouns)
+
     def colour(self):
         candidates = []
         for k, obj in enumerate(self.objects):
@@ -162,28 +214,34 @@ class _Asker:
                 candidates.append((f"{obj.size} {obj.shape}", obj.colour, k))
         if not candidates:
             return None
-        name, answer, k = candidates[self.rng.integers(len(candidates))]
+        name, answer, k = self._pick(candidates)
         return {"object": name}, answer, (k,)
 
     def shape(self):
         candidates = []
         for k, obj in enumerate(self.objects):
             if _unique(self.objects, k, ["colour"]):
-                candidates.append((f"{obj.colour} object", obj.shape, k))
+                candidates.append((obj.colour, obj.shape, k))
             elif _unique(self.objects, k, ["size", "colour"]):
-                candidates.append((f"{obj.size} {obj.colour} object", obj.shape, k))
+                candidates.append((f"{obj.size} {obj.colour}", obj.shape, k))
         if not candidates:
             return None
-        name, answer, k = candidates[self.rng.integers(len(candidates))]
-        return {"colour_object": name}, answer, (k,)
+        name, answer, k = self._pick(candidates)
+        noun = self._noun(("object", "thing"))  # "what shape is the red shape?" is not how people ask
+        return {"colour_object": f"{name} {noun}"}, answer, (k,)
 
-    def _description(self, present: bool) -> tuple[str | None, str | None]:
-        """(colour, shape) to ask about, one of them possibly None: present in the scene or drawn from the split's pairs."""
+    def _description(self, present: bool, everything: bool = False) -> tuple[str | None, str | None]:
+        """(colour, shape) to ask about, either possibly None: present in the scene or drawn from the split's pairs.
+
+        ``everything``: (None, None), every object, may be drawn too.
+        """
+        if everything and self.rng.random() < 0.25:
+            return None, None
         if present:
-            obj = self.objects[self.rng.integers(len(self.objects))]
+            obj = self._pick(self.objects)
             colour, shape = obj.colour, obj.shape
         else:
-            colour, shape = self.combos[self.rng.integers(len(self.combos))]
+            colour, shape = self._pick(self.combos)
         which = self.rng.random()
         if which < 0.4:
             return None, shape
@@ -194,12 +252,12 @@ class _Asker:
     def _count(self, colour: str | None, shape: str | None) -> int:
         return sum((colour is None or o.colour == colour) and (shape is None or o.shape == shape) for o in self.objects)
 
-    @staticmethod
-    def _things(colour: str | None, shape: str | None) -> str:
-        return " ".join(w for w in (colour, _plural(shape) if shape else "objects") if w)
+    def _things(self, colour: str | None, shape: str | None) -> str:
+        """The plural phrase for (colour, shape): "squares", "red squares", "red things", "objects", ..."""
+        return " ".join(w for w in (colour, _plural(shape or self._noun())) if w)
 
     def count(self):
-        colour, shape = self._description(present=self.rng.random() < 0.75)
+        colour, shape = self._description(present=self.rng.random() < 0.75, everything=True)
         return {"things": self._things(colour, shape)}, str(self._count(colour, shape)), ()
 
     def exist(self):
@@ -209,26 +267,49 @@ class _Asker:
             n = self._count(colour, shape)
             if (n > 0) == want_yes:
                 break
-        noun = " ".join(w for w in (colour, shape or "object") if w)
+        noun = " ".join(w for w in (colour, shape or self._noun()) if w)
         return {"thing": f"{_article(noun)} {noun}", "things": self._things(colour, shape)}, "yes" if n > 0 else "no", ()
 
+    def _sides(self, r: int) -> list[tuple[str, int]]:
+        """(side, object) pairs where that object is the only one on that side of object ``r``, none borderline."""
+        reference = self.objects[r]
+        others = [k for k in range(len(self.objects)) if k != r]
+        found = []
+        for side in RELATIONS:
+            offsets = [_offset(self.objects[k], reference, side) for k in others]
+            on_side = [k for k, d in zip(others, offsets) if d >= POSITION_MARGIN]
+            borderline = [d for d in offsets if -POSITION_MARGIN < d < POSITION_MARGIN]
+            if len(on_side) == 1 and not borderline:
+                found.append((side, on_side[0]))
+        return found
+
+    def _relation(self, side: str) -> str:
+        return self._pick(RELATIONS[side])
+
     def position(self):
-        candidates = []
-        for r, reference in enumerate(self.objects):
-            if not _unique(self.objects, r, ["shape"]):
-                continue
-            others = [k for k in range(len(self.objects)) if k != r]
-            for side in RELATIONS:
-                offsets = [_offset(self.objects[k], reference, side) for k in others]
-                on_side = [k for k, d in zip(others, offsets) if d >= POSITION_MARGIN]
-                borderline = [d for d in offsets if -POSITION_MARGIN < d < POSITION_MARGIN]
-                if len(on_side) == 1 and not borderline:
-                    candidates.append((side, r, on_side[0]))
+        candidates = [(side, r, k) for r in range(len(self.objects)) if _unique(self.objects, r, ["shape"])
+                      for side, k in self._sides(r)]
         if not candidates:
             return None
-        side, r, k = candidates[self.rng.integers(len(candidates))]
-        relation = RELATIONS[side][self.rng.integers(len(RELATIONS[side]))]
-        return {"relation": relation, "reference": self.objects[r].shape}, self.objects[k].shape, (r, k)
+        side, r, k = self._pick(candidates)
+        return {"relation": self._relation(side), "reference": self.objects[r].shape}, self.objects[k].shape, (r, k)
+
+    def absent(self):
+        """A colour, shape or position question naming a shape or colour no object has."""
+        if self.rng.random() >= ABSENT_RATE:
+            return None
+        missing_shapes = [s for s in SHAPES if all(o.shape != s for o in self.objects)]
+        missing_colours = [c for c in COLOURS if all(o.colour != c for o in self.objects)]
+        family = self._pick(ABSENT_FAMILIES)
+        if family == "shape" and missing_colours:
+            colour = self._pick(missing_colours)
+            return {"colour_object": f"{colour} {self._noun(('object', 'thing'))}"}, f"there is no {colour} object", ()
+        if not missing_shapes:
+            return None
+        shape = self._pick(missing_shapes)
+        if family == "position":
+            return {"relation": self._relation(self._pick(tuple(RELATIONS))), "reference": shape}, f"there is no {shape}", ()
+        return {"object": shape}, f"there is no {shape}", ()
 
 
 def scene_questions(
@@ -247,9 +328,10 @@ def scene_questions(
         scene: the scene's index (recorded in each question, and part of the draw's seed).
         split: the scene's split; ``heldout-combos`` may name every (colour, shape) pair,
             the others only the pairs their scenes can show.
-        phrasing: ``train`` (every template but the held-out one) or ``heldout`` (only it).
+        phrasing: ``train`` (every template but the held-out ones) or ``heldout`` (only those).
         per_kind: questions drawn per kind; duplicates are dropped, kinds a scene cannot
-            ask unambiguously (position in a one-object scene) are skipped.
+            ask unambiguously (position in a one-object scene) are skipped, and an absent
+            question is drawn only with probability ``ABSENT_RATE`` each time.
         seed: with ``scene`` and ``split``, fixes every choice.
     """
     if phrasing not in PHRASINGS:
@@ -265,12 +347,14 @@ def scene_questions(
     seen: set[str] = set()
     for kind in kinds:
         held = HELDOUT_TEMPLATES[kind]
-        templates = [held] if phrasing == "heldout" else [t for t in range(len(TEMPLATES[kind])) if t != held]
+        phrased = [t for t in range(len(TEMPLATES[kind])) if (t in held) == (phrasing == "heldout")]
         for _ in range(per_kind):
             drawn = getattr(asker, kind)()
             if drawn is None:
                 break
             slots, answer, focus = drawn
+            # The templates whose slots the draw fills (an absent question fills a colour, shape or position one's).
+            templates = [t for t in phrased if set(_SLOT.findall(TEMPLATES[kind][t])) <= slots.keys()]
             template = templates[rng.integers(len(templates))]
             text = TEMPLATES[kind][template].format(**slots)
             if text in seen:
@@ -300,13 +384,14 @@ def split_questions(world, phrasing: str = "train", per_kind: int = 1, seed: int
 
 
 def question_vocabulary_words() -> list[str]:
-    """Every word the training templates can produce (colours, shapes, sizes, plurals, template words)."""
+    """Every word the training templates can produce (colours, shapes, sizes, generic nouns, plurals, template words)."""
     from .vocabulary import tokenize
 
-    words = set(COLOURS) | set(SHAPES) | set(SIZES) | {_plural(s) for s in SHAPES} | {"object", "objects", "a", "an"}
+    nouns = (*SHAPES, *GENERIC_NOUNS)
+    words = set(COLOURS) | set(SIZES) | set(nouns) | {_plural(n) for n in nouns} | {"a", "an"}
     for kind, templates in TEMPLATES.items():
         for t, text in enumerate(templates):
-            if t != HELDOUT_TEMPLATES[kind]:
+            if t not in HELDOUT_TEMPLATES[kind]:
                 words |= set(tokenize(re.sub(r"\{[a-z_]+\}", " ", text)))
     for forms in RELATIONS.values():
         for form in forms:

@@ -1,14 +1,20 @@
 """Drawing primitives for the image worlds: backgrounds, shaded shapes, anti-aliasing.
 
-Images are painted on a float canvas (H, W, 3) in [0, 1] at ``SUPERSAMPLE`` times the
-target size and reduced with a box filter, so every edge is anti-aliased by area
-coverage. Shapes are drawn as coverage masks with Pillow, filled with a shaded colour,
-and composited in order; each object's own mask is kept so worlds can return ground
-truth for where an object is (after later objects have covered parts of it).
+Images are painted on a float canvas (H, W, 3) in [0, 1]. Shapes are drawn as coverage
+masks with Pillow at ``SUPERSAMPLE`` times the target size, so every edge is anti-aliased
+by area coverage. Flowers paint the whole canvas at that size and reduce it with a box
+filter; Scenes reduce only each object's coverage and composite at the target size,
+which gives the same edges for a flat colour at a sixteenth of the cost. Each object's
+own mask is kept so worlds can return ground truth for where an object is.
+
+Besides the painting itself: hand-drawn outlines (:func:`hand_drawn`), and the
+degradations of a picture that went through a camera or the web (:func:`degrade`:
+Gaussian blur, JPEG compression).
 """
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import numpy as np
@@ -35,7 +41,10 @@ BACKGROUND_TONES = np.asarray(
     dtype=np.float32,
 )
 
+# The kinds drawn when no kind is asked for (Flowers draws from these: keep them as they are).
 BACKGROUND_KINDS = ("plain", "gradient", "noise", "texture")
+# Kinds drawn only when asked for: the white of a paint program's page and a plain dark one.
+PAGE_KINDS = ("white", "dark")
 
 
 @lru_cache(maxsize=None)
@@ -62,8 +71,17 @@ def make_background(
 
     Kinds: ``plain`` (one muted tone), ``gradient`` (two tones along a random direction),
     ``noise`` (smooth value noise over a tone), ``texture`` (a faded, tinted crop of a
-    scikit-image photo).
+    scikit-image photo); and, only when asked for, ``white`` (white or near-white, grey
+    level 0.94-1.0 with a faint tint) and ``dark`` (a near-black grey, level 0.05-0.22).
+    With ``kind=None`` one of ``BACKGROUND_KINDS`` is drawn.
     """
+    if kind in PAGE_KINDS:
+        # Drawn apart from the tones below, so the older kinds keep their random draws.
+        low, high = (0.94, 1.0) if kind == "white" else (0.05, 0.22)
+        level = rng.uniform(low, high)
+        tint = rng.uniform(-0.015, 0.015, size=3)
+        tone = np.clip(level + tint, 0, 1).astype(np.float32)
+        return np.broadcast_to(tone, (size, size, 3)).copy(), kind
     if kind is None:
         kind = BACKGROUND_KINDS[rng.integers(len(BACKGROUND_KINDS))]
     tone = BACKGROUND_TONES[rng.integers(len(BACKGROUND_TONES))]
@@ -93,7 +111,7 @@ def make_background(
         patch = (patch - patch.mean())[..., None]  # (size, size, 1), zero-mean grain
         canvas = tone + 0.25 * patch
     else:
-        raise ValueError(f"unknown background kind {kind!r}; choose one of {BACKGROUND_KINDS}")
+        raise ValueError(f"unknown background kind {kind!r}; choose one of {BACKGROUND_KINDS + PAGE_KINDS}")
     return np.clip(canvas, 0, 1).astype(np.float32), kind
 
 
@@ -174,3 +192,74 @@ def star_polygon(cx: float, cy: float, radius: float, points: int = 5, inner: fl
     angles = rotation - np.pi / 2 + np.pi * np.arange(2 * points) / points
     radii = np.where(np.arange(2 * points) % 2 == 0, radius, radius * inner)
     return [(cx + r * np.cos(a), cy + r * np.sin(a)) for r, a in zip(radii, angles)]
+
+
+def ellipse_polygon(cx: float, cy: float, rx: float, ry: float, rotation: float = 0.0, points: int = 96) -> list[tuple[float, float]]:
+    """``points`` vertices on an ellipse centred at (cx, cy), radii rx, ry, turned by ``rotation`` radians."""
+    t = 2 * np.pi * np.arange(points) / points
+    x, y = rx * np.cos(t), ry * np.sin(t)
+    c, s = np.cos(rotation), np.sin(rotation)
+    return [(cx + c * a - s * b, cy + s * a + c * b) for a, b in zip(x, y)]
+
+
+def hand_drawn(
+    vertices: list[tuple[float, float]],
+    centre: tuple[float, float],
+    rng: np.random.Generator,
+    step: float,
+    wobble: float = 0.035,
+    corner_jitter: float = 0.03,
+    jitter: float = 0.25,
+) -> list[tuple[float, float]]:
+    """A closed polygon as a slightly unsteady hand would draw it.
+
+    Each vertex moves by up to ``corner_jitter`` of its distance from ``centre``; the edges
+    are cut into pieces about ``step`` pixels long; then every point's distance from
+    ``centre`` is scaled by ``1 + d`` where ``d`` is a smooth wave along the outline (three
+    sines of 2-6 periods, together at most ``wobble``) plus Gaussian noise of ``jitter``
+    pixels. Scaling from the centre keeps a shape that is star-shaped around its centre
+    (every shape of the worlds) free of self-crossings. The result reaches at most
+    ``(1 + corner_jitter) * (1 + wobble)`` times as far from ``centre`` as ``vertices``
+    do, plus ``3 * jitter`` pixels.
+
+    Args:
+        vertices: the clean polygon, (x, y) in pixels, in order around the outline.
+        centre: (x, y) in pixels, inside the polygon.
+        rng: where the wobble is drawn from.
+        step: the length of an edge piece in pixels.
+    """
+    c = np.asarray(centre, dtype=np.float64)
+    corners = np.asarray(vertices, dtype=np.float64)  # (V, 2)
+    corners = c + (corners - c) * (1 + rng.uniform(-corner_jitter, corner_jitter, size=(len(corners), 1)))
+    pieces = []
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        t = np.arange(n)[:, None] / n
+        pieces.append(a + t * (b - a))
+    points = np.concatenate(pieces)  # (P, 2)
+    along = np.arange(len(points)) / len(points)  # position along the outline in [0, 1)
+    periods = rng.integers(2, 7, size=3)
+    phases = rng.uniform(0, 2 * np.pi, size=3)
+    amplitudes = rng.dirichlet(np.ones(3)) * wobble * rng.uniform(0.5, 1.0)
+    wave = (amplitudes[:, None] * np.sin(2 * np.pi * periods[:, None] * along[None] + phases[:, None])).sum(axis=0)  # (P,)
+    offsets = points - c
+    distance = np.linalg.norm(offsets, axis=1, keepdims=True)  # (P, 1)
+    noise = np.clip(rng.normal(0.0, jitter, size=(len(points), 1)), -3 * jitter, 3 * jitter)
+    scale = 1 + wave[:, None] + noise / np.maximum(distance, 1e-6)
+    return [(float(x), float(y)) for x, y in c + offsets * scale]
+
+
+def degrade(image: Image.Image, blur: float = 0.0, jpeg_quality: int | None = None) -> Image.Image:
+    """``image`` blurred (Gaussian, sigma ``blur`` pixels; 0 for none), then JPEG-compressed at ``jpeg_quality`` (None for none).
+
+    Both are deterministic: the same image and settings give the same bytes (Pillow's
+    libjpeg encodes and decodes without randomness).
+    """
+    if blur > 0:
+        image = image.filter(ImageFilter.GaussianBlur(blur))
+    if jpeg_quality is not None:
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=int(jpeg_quality))
+        buffer.seek(0)
+        image = Image.open(buffer).convert("RGB")
+    return image

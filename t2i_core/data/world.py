@@ -55,6 +55,8 @@ class World(Dataset):
 
     name: ClassVar[str] = "world"
     splits: ClassVar[dict[str, int]] = {}
+    # Raised when a world's drawing changes, so caches of the old pictures are never read.
+    render_version: ClassVar[int] = 1
     is_image_world: ClassVar[bool] = True
 
     def __init__(self, split: str = "train", size: int | None = None, seed: int = 0):

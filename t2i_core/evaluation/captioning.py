@@ -1,9 +1,16 @@
-"""How captioners are measured: COCO caption metrics and attention pointing.
+"""How captioners are measured: COCO caption metrics, the objects named, and attention pointing.
 
 Caption metrics are those of ``pycocoevalcap``, the reference implementation of the COCO
 caption evaluation: BLEU-1..4, METEOR (it runs Java), ROUGE-L and CIDEr (SPICE is left out:
 it needs a download). Captions are lower-cased word lists joined by spaces, which is what
 pycocoevalcap's scorers expect after tokenising.
+
+Objects named asks whether a caption says what is there, whatever its order and wording
+(BLEU punishes a true caption that lists the objects in another order). A caption names
+an object when its colour word is directly followed by its shape word ("a large red
+circle" names a red circle of either size); the objects may come in any order, and two
+red circles need "red circle" twice. ``all_objects_named`` is the share of scenes whose
+caption names every object, ``objects_named`` the share of all objects named.
 
 Attention pointing asks whether the heatmaps mean something. For every generated word
 that names a colour or a shape of an object in the scene, the word's attention map
@@ -19,10 +26,17 @@ scene's objects; every object that fits all the phrase's words counts (a hit on 
 them is a hit), and a word whose phrase fits no object (a wrong colour, say) is not
 scored but counted as ``unmatched_words``. A uniform map (Show and Tell has no attention)
 scores the expected value of a random peak, i.e. its mass: the chance level.
+
+Flowers (splits named ``flowers-<split>``, e.g. ``flowers-test``) have no objects to point
+at: a flower caption is measured by the colours it gives the petals and the stem
+(:func:`~t2i_core.data.flowers.read_colour_roles`): ``roles_named`` is the share of
+flowers whose caption names both in their roles ("a red flower with a yellow stem" for a
+red flower on a yellow stem; the same colours swapped count as wrong).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,10 +45,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.flowers import read_colour_roles
 from ..data.scenes import COLOURS, SHAPES, SIZES
 
 ATTRIBUTE_WORDS = set(COLOURS) | set(SHAPES) | set(SIZES)
 POINTED_WORDS = set(COLOURS) | set(SHAPES)
+FLOWER_SPLIT_PREFIX = "flowers-"  # evaluation splits of the Flowers world: "flowers-test", "flowers-heldout-pairs"
+DEFAULT_SCENES_SPLITS = ("test", "heldout-combos", "heldout-style")
 
 
 # ---------------------------------------------------------------------- caption metrics
@@ -92,6 +109,63 @@ def caption_metrics(predictions: Sequence[str], references: Sequence[Sequence[st
     metrics["ROUGE-L"] = float(Rouge().compute_score(truths, results)[0])
     metrics["CIDEr"] = float(Cider().compute_score(truths, results)[0])
     return metrics
+
+
+# ---------------------------------------------------------------------- objects named
+def named_colour_shapes(words: Sequence[str]) -> Counter:
+    """The (colour, shape) pairs a caption names: each colour word directly followed by a shape word.
+
+    ``["a", "large", "red", "circle", ...]`` counts ``("red", "circle")`` once; a shape word
+    alone ("the circle", a reference back) and a colour before another word name nothing.
+    """
+    words = list(words)
+    return Counter((a, b) for a, b in zip(words, words[1:]) if a in COLOURS and b in SHAPES)
+
+
+def objects_named(words: Sequence[str], objects: Sequence) -> int:
+    """How many of ``objects`` (each with ``colour`` and ``shape``) the caption ``words`` names (see the module docstring)."""
+    named = named_colour_shapes(words)
+    present = Counter((obj.colour, obj.shape) for obj in objects)
+    return sum(min(count, named[pair]) for pair, count in present.items())
+
+
+def naming_report(captions: Sequence[Sequence[str]], scenes: Sequence) -> dict[str, float]:
+    """``all_objects_named`` (share of scenes whose caption names every object) and ``objects_named`` (share of objects).
+
+    Args:
+        captions: the words of each scene's caption.
+        scenes: the matching :class:`~t2i_core.data.scenes.SceneSample` (render=False is enough).
+    """
+    if len(captions) != len(scenes) or not scenes:
+        raise ValueError(f"{len(captions)} captions for {len(scenes)} scenes")
+    counts = [(objects_named(words, scene.objects), len(scene.objects)) for words, scene in zip(captions, scenes)]
+    return {
+        "all_objects_named": float(np.mean([named == total for named, total in counts])),
+        "objects_named": sum(named for named, _ in counts) / max(1, sum(total for _, total in counts)),
+    }
+
+
+# ---------------------------------------------------------------------- flower colours named
+def flower_roles_report(captions: Sequence[str | Sequence[str]], flowers: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """How often flower captions name the petal and the stem colour in their roles.
+
+    Args:
+        captions: each flower's caption, as text or as its words.
+        flowers: the matching attributes (at least ``petal_colour`` and ``stem_colour``).
+
+    Returns:
+        ``roles_named`` (both colours right, each in its role), ``petal_named`` and ``stem_named``.
+    """
+    if len(captions) != len(flowers) or not flowers:
+        raise ValueError(f"{len(captions)} captions for {len(flowers)} flowers")
+    read = [read_colour_roles(c if isinstance(c, str) else " ".join(c)) for c in captions]
+    petal = [r["petal_colour"] == f["petal_colour"] for r, f in zip(read, flowers)]
+    stem = [r["stem_colour"] == f["stem_colour"] for r, f in zip(read, flowers)]
+    return {
+        "roles_named": float(np.mean([p and s for p, s in zip(petal, stem)])),
+        "petal_named": float(np.mean(petal)),
+        "stem_named": float(np.mean(stem)),
+    }
 
 
 # ---------------------------------------------------------------------- attention pointing
@@ -234,17 +308,21 @@ def encode_images(model, images: np.ndarray, cache_key: str | None = None, batch
     return np.concatenate(parts)
 
 
+def _report_header(model, seed: int) -> dict[str, Any]:
+    return {"model": model.config.kind, "encoder": model.config.encoder, "score": model.config.score, "world_seed": seed, "splits": {}}
+
+
 def evaluate_on_scenes(
     model,
     vocabulary,
-    splits: Sequence[str] = ("test", "heldout-combos"),
+    splits: Sequence[str] = DEFAULT_SCENES_SPLITS,
     size: int | None = None,
     beam_sizes: Sequence[int] = (1, 3),
     seed: int = 0,
     meteor: bool = True,
     cache: bool = True,
 ) -> dict[str, Any]:
-    """Caption metrics and pointing of ``model`` on Scenes splits at several beam sizes.
+    """Caption metrics, objects named and pointing of ``model`` on Scenes splits at several beam sizes.
 
     Args:
         size: scenes per split (default: the whole split).
@@ -255,15 +333,9 @@ def evaluate_on_scenes(
         ``{split: {"beam_<k>": {metric: value, ...}}}`` plus the model and data settings.
     """
     from ..data import load_world
-    from ..data.cache import rendered_images
+    from ..data.cache import rendered_images, world_images_key
 
-    report: dict[str, Any] = {
-        "model": model.config.kind,
-        "encoder": model.config.encoder,
-        "score": model.config.score,
-        "world_seed": seed,
-        "splits": {},
-    }
+    report = _report_header(model, seed)
     for split in splits:
         world = load_world("scenes", split, size=size, seed=seed, image_size=model.config.image_size)
         if cache:
@@ -272,14 +344,82 @@ def evaluate_on_scenes(
             images = np.stack([np.asarray(world.sample(i).image, dtype=np.uint8) for i in range(len(world))])
         scenes = [world.sample(i, render=False) for i in range(len(world))]
         references = [s.captions for s in scenes]
-        key = f"scenes-seed{seed}-px{model.config.image_size}-{split}-n{len(world)}" if cache else None
+        key = world_images_key(world) if cache else None  # the render version included: no features of older pictures
         features = encode_images(model.to("cpu"), images, key)
         per_beam = {}
         for beam in beam_sizes:
             decoded = caption_images(model, vocabulary, features, are_features=True, beam_size=beam, device="cpu")
             metrics = caption_metrics([" ".join(w) for w, _ in decoded], references, meteor=meteor)
             metrics["exact_match"] = float(np.mean([" ".join(w) in s.captions for (w, _), s in zip(decoded, scenes)]))
+            metrics.update(naming_report([w for w, _ in decoded], scenes))
             metrics.update(pointing_report(decoded, scenes, model.grid_size))
             per_beam[f"beam_{beam}"] = metrics
         report["splits"][split] = {"scenes": len(world), **per_beam}
+    return report
+
+
+def evaluate_on_flowers(
+    model,
+    vocabulary,
+    splits: Sequence[str] = ("test",),
+    size: int | None = None,
+    beam_sizes: Sequence[int] = (1, 3),
+    seed: int = 0,
+    cache: bool = True,
+) -> dict[str, Any]:
+    """Flower colours named (and BLEU-4, exact match) of ``model`` on Flowers splits at several beam sizes.
+
+    The 64-pixel flowers are resized to the model's input as the pipelines resize any
+    picture. Exact match compares with the phrasing captioners learn
+    (:func:`~t2i_core.data.flowers.captioner_caption`); BLEU-4 takes every seen phrasing of
+    the flower as a reference. No pointing: a flower has no object masks.
+
+    Returns:
+        ``{"splits": {"flowers-<split>": {"flowers": n, "beam_<k>": {metric: value}}}}`` plus the model settings.
+    """
+    from PIL import Image
+
+    from ..data import load_world
+    from ..data.cache import resized_images, world_images_key
+    from ..data.flowers import captioner_caption
+
+    side = model.config.image_size
+    report = _report_header(model, seed)
+    for split in splits:
+        world = load_world("flowers", split, size=size, seed=seed)
+        if cache:
+            images = resized_images(world, side)
+        else:
+            images = np.stack([np.asarray(world.sample(i).image.resize((side, side), Image.Resampling.BICUBIC)) for i in range(len(world))])
+        flowers = list(world.samples(render=False))
+        features = encode_images(model.to("cpu"), images, world_images_key(world, resized_to=side) if cache else None)
+        per_beam = {}
+        for beam in beam_sizes:
+            decoded = caption_images(model, vocabulary, features, are_features=True, beam_size=beam, device="cpu")
+            texts = [" ".join(w) for w, _ in decoded]
+            per_beam[f"beam_{beam}"] = {
+                "BLEU-4": corpus_bleu4(texts, [f.captions for f in flowers]),
+                "exact_match": float(np.mean([t == captioner_caption(f.attributes) for t, f in zip(texts, flowers)])),
+                **flower_roles_report(texts, [f.attributes for f in flowers]),
+            }
+        report["splits"][f"{FLOWER_SPLIT_PREFIX}{split}"] = {"flowers": len(world), **per_beam}
+    return report
+
+
+def evaluate_captioner(
+    model,
+    vocabulary,
+    splits: Sequence[str] = DEFAULT_SCENES_SPLITS,
+    size: int | None = None,
+    beam_sizes: Sequence[int] = (1, 3),
+    seed: int = 0,
+    meteor: bool = True,
+    cache: bool = True,
+) -> dict[str, Any]:
+    """:func:`evaluate_on_scenes` for Scenes splits and :func:`evaluate_on_flowers` for ``flowers-<split>`` ones, in one report."""
+    scenes = [s for s in splits if not s.startswith(FLOWER_SPLIT_PREFIX)]
+    flowers = [s[len(FLOWER_SPLIT_PREFIX):] for s in splits if s.startswith(FLOWER_SPLIT_PREFIX)]
+    report = evaluate_on_scenes(model, vocabulary, scenes, size, beam_sizes, seed, meteor, cache) if scenes else _report_header(model, seed)
+    if flowers:
+        report["splits"].update(evaluate_on_flowers(model, vocabulary, flowers, size, beam_sizes, seed, cache)["splits"])
     return report

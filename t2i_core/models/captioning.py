@@ -56,7 +56,7 @@ class CaptionerConfig:
     cell_coordinates: bool = True  # give each grid cell its (x, y) centre, so relations can be read
     dropout: float = 0.3
     alpha_c: float = 1.0  # weight of the doubly stochastic attention penalty
-    max_length: int = 24  # longest caption decoded, in words
+    max_length: int = 36  # longest caption decoded, in words (a four-object Scenes caption has up to 34)
 
     def __post_init__(self):
         if self.kind not in CAPTION_MODELS:

@@ -1,8 +1,12 @@
 """``load_pipeline("caption")``: an image in, a caption and each word's attention map out.
 
-The shipped captioners were trained on the Scenes world (1-3 coloured shapes on a plain
-background); any other picture, a photo included, gets a Scenes-style caption
-("a large red circle to the left of ..."), not a description of what a person sees.
+The shipped captioners are trained on the Scenes world (1-4 coloured shapes, shaded,
+flat, outlined or hand-drawn, on plain or textured backgrounds) and the Flowers world
+(one flower, captioned "a red flower with a yellow stem"): one model captions both, so a
+flower drawn by the text-to-image generator comes back as a flower caption. Any other
+picture, a photo included, still gets a caption in those words ("a large red circle to
+the left of ..."), not a description of what a person sees; the out-of-world detector
+marks it (``CaptionResult.in_world`` False) so that no one has to take it at its word.
 
 Any image the safe loader reads is accepted (PIL, path, bytes, numpy; RGB, RGBA, L, P,
 CMYK, 16-bit; EXIF rotation honoured). Images above the pixel limit are refused before
@@ -12,6 +16,7 @@ only needs its input size; everything is then resized to the model's square inpu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,15 +29,42 @@ from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
+from ..models.image_encoders import build_image_encoder
+from ..models.world_detector import WorldVerdict
 from .images import load_rgb, to_tensor_batch
+from .world_check import load_world_detector
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
+DETECTOR_IMAGE_SIZE = 128  # the out-of-world detector was fitted on pictures resized to this (models/world_detector.py)
 MAX_BEAM = 16
-TRAINED_ON = (
-    "Trained on the Scenes world (1-3 coloured shapes on a plain background): "
-    "any other picture, a photo included, gets a Scenes-style caption."
-)
+WORLD_DESCRIPTIONS = {
+    "scenes": "the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn, on plain or textured backgrounds)",
+    "flowers": "the Flowers world (one flower: 'a red flower with a yellow stem')",
+}
+
+
+def trained_on_note(worlds: tuple[str, ...]) -> str:
+    """One sentence saying what a captioner trained on ``worlds`` (see :func:`trained_worlds`) knows, for the app."""
+    known = [WORLD_DESCRIPTIONS[w] for w in worlds if w in WORLD_DESCRIPTIONS]
+    if not known:
+        return "Trained on captioned photos (a Karpathy-format dataset)."
+    return (f"Trained on {' and '.join(known)}: any other picture, a photo included, is marked as out of its world "
+            "and still gets a caption in those words.")
+
+
+TRAINED_ON = trained_on_note(("scenes", "flowers"))  # the shipped captioners
+
+
+def trained_worlds(folder: str | Path) -> tuple[str, ...]:
+    """The data a captioner checkpoint was trained on, from its ``config.json`` metadata.
+
+    ``("scenes",)``, ``("flowers",)``, ``("scenes", "flowers")`` (saved as "scenes+flowers"),
+    or ``("karpathy:PATH",)`` for photos; a checkpoint that does not say is a Scenes one
+    (the first shipped captioners did not).
+    """
+    stored = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("metadata", {})
+    return tuple(str(stored.get("data", "scenes")).split("+"))
 
 
 def shipped_checkpoint(model: str) -> Path:
@@ -49,6 +81,11 @@ class CaptionResult:
     ``attention`` is (len(words), h, w), each map summing to 1: where the model looked to
     choose that word (uniform for Show and Tell, which has no attention). ``image`` is the
     input as RGB (at most ``DISPLAY_SIZE`` on a side), the image the overlays are drawn on.
+    ``in_world`` says whether the picture looks like the worlds the model was trained on,
+    and ``in_world_score`` how typical it is of them (the out-of-world detector's p-value,
+    ``models/world_detector.py``): when False the caption is still given, but it describes a
+    picture the model has no words for. A captioner trained on photos (Karpathy-format
+    data) has no world to check: ``in_world`` is True and ``in_world_score`` NaN.
     """
 
     text: str
@@ -57,6 +94,8 @@ class CaptionResult:
     image: Image.Image
     score: float
     finished: bool
+    in_world: bool
+    in_world_score: float
     has_attention: bool = True
 
     def overlay(self, index: int, opacity: float = 0.6) -> Image.Image:
@@ -110,6 +149,23 @@ class CaptionPipeline:
         if len(self.vocabulary) != self.model.config.vocab_size:
             raise ValueError(f"{folder}: vocabulary has {len(self.vocabulary)} words, the model {self.model.config.vocab_size}")
         self.name = self.model.config.kind
+        # The worlds the captioner was trained on: the checkpoint says ("scenes", "flowers", or both joined by "+").
+        worlds = trained_worlds(folder)
+        self.trained_on = trained_on_note(worlds)
+        # A captioner of real photos (Karpathy-format data) has no procedural world to check against,
+        # so it needs no detector; one of the worlds does.
+        self.worlds = worlds if set(worlds) <= set(WORLD_DESCRIPTIONS) else None
+        self.world_detector, self.detector_encoder = None, None
+        if self.worlds:
+            self.world_detector = load_world_detector(device=self.device)
+            unknown = set(self.worlds) - set(self.world_detector.config.worlds)
+            if unknown:
+                raise ValueError(f"the out-of-world detector was not fitted on {sorted(unknown)}; refit it with `train world-detector`")
+            config = self.model.config
+            if not (config.encoder == "efficientnet-lite0" and config.freeze_encoder and config.image_size == DETECTOR_IMAGE_SIZE):
+                # The detector reads the frozen EfficientNet-Lite0's grid of a 128-pixel picture; a captioner
+                # that sees the picture otherwise (small CNN, fine-tuned encoder) gets that grid computed apart.
+                self.detector_encoder = build_image_encoder("efficientnet-lite0").to(self.device).eval()
 
     @torch.no_grad()
     def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
@@ -128,6 +184,10 @@ class CaptionPipeline:
         rgb = _open(image, size)
         batch = to_tensor_batch([rgb], size).to(self.device)  # (1, 3, size, size) in [0, 1]
         features = self.model.encode(batch)  # (1, N, D)
+        verdict = WorldVerdict(True, float("nan"), "")
+        if self.worlds:
+            grid = features if self.detector_encoder is None else self.detector_encoder(to_tensor_batch([rgb], DETECTOR_IMAGE_SIZE).to(self.device))
+            verdict = self.world_detector.judge(grid, worlds=self.worlds)[0]
         best = beam_search(
             self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,
             beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
@@ -143,5 +203,7 @@ class CaptionPipeline:
             image=rgb,
             score=best.score,
             finished=best.finished,
+            in_world=verdict.in_world,
+            in_world_score=verdict.score,
             has_attention=self.model.config.kind == "show-attend-tell",
         )

@@ -3,7 +3,8 @@
 ``pipe(image, "what color is the circle?")`` returns a :class:`VQAResult`; a list of
 questions about one image returns a list of them. The shipped models (``attention``, the
 default, and ``baseline``, in ``checkpoints/vqa-<model>``) were trained on questions
-about the Scenes world (1-3 coloured shapes): any other picture gets a Scenes answer.
+about the Scenes world (1-4 coloured shapes in four drawing styles): any other picture still
+gets a Scenes answer, and the out-of-world detector marks it (``VQAResult.in_world`` False).
 
 Any image the safe loader reads is accepted (PIL, path, bytes, numpy; any mode); it is
 resized to the model's input size, as the training scenes were. The question may use
@@ -29,19 +30,24 @@ from ..models.image_encoders import build_image_encoder
 from ..models.vqa import VQA_MODELS, load_vqa_model
 from ..training.vqa_task import load_answers
 from .images import load_rgb, to_tensor_batch
+from .world_check import load_world_detector
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
 TRAINED_ON = (
-    "Trained on questions about the Scenes world (1-3 coloured shapes): colour, shape, count, "
-    "existence and position ('what is left of the triangle?'); any other picture gets a Scenes answer."
+    "Trained on questions about the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn): "
+    "colour, shape, count ('how many objects are there?'), existence, position ('what is left of the triangle?') "
+    "and things that are not there ('what colour is the star?' -> 'there is no star'); any other picture "
+    "is marked as out of its world and still gets a Scenes answer."
 )
 EXAMPLE_QUESTIONS = (
     "what color is the circle?",
     "what shape is the red object?",
+    "how many objects are there?",
     "how many squares are there?",
     "is there a blue star?",
     "what is left of the triangle?",
+    "what colour is the star?",
 )
 
 
@@ -76,6 +82,10 @@ class VQAResult:
         attention_hops: (hops, h, w), every hop's map (None for the baseline).
         image: the input as RGB (at most ``DISPLAY_SIZE`` on a side), for overlays.
         model: ``attention`` or ``baseline``.
+        in_world: whether the picture looks like the Scenes world the model knows (the
+            out-of-world detector, ``models/world_detector.py``); when False the answer is
+            still given, but about a picture the model has never seen the like of.
+        in_world_score: the detector's p-value: how typical the picture is of the worlds.
     """
 
     question: str
@@ -86,6 +96,8 @@ class VQAResult:
     attention_hops: np.ndarray | None
     image: Image.Image
     model: str
+    in_world: bool
+    in_world_score: float
 
     @property
     def has_attention(self) -> bool:
@@ -109,6 +121,8 @@ class VQAResult:
             "confidence": round(self.confidence, 6),
             "top_answers": [{"answer": a, "probability": round(p, 6)} for a, p in self.top_answers],
             "model": self.model,
+            "in_world": self.in_world,
+            "in_world_score": round(self.in_world_score, 6),
             "attention": None,
         }
         if self.attention is not None:
@@ -140,6 +154,7 @@ class VQAPipeline:
         check_encoder(self.model, weights_digest(self.encoder))
         self.encoder.to(self.device)
         self.name = config.kind
+        self.world_detector = load_world_detector(device=self.device)
 
     @property
     def vocabulary_words(self) -> list[str]:
@@ -168,6 +183,7 @@ class VQAPipeline:
         rgb = load_rgb(image)
         batch = to_tensor_batch([rgb], config.image_size).to(self.device)  # (1, 3, size, size) in [0, 1]
         features = self.encoder(batch)  # (1, N, D)
+        verdict = self.world_detector.judge(features, worlds=("scenes",))[0]  # VQA knows Scenes only
         features = features.expand(len(texts), -1, -1)  # (Q, N, D)
         logits, maps = self.model(features, ids.to(self.device), lengths)  # (Q, A), (Q, hops, M) or None
         probabilities = torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)
@@ -191,5 +207,7 @@ class VQAPipeline:
                 attention_hops=hops,
                 image=rgb,
                 model=self.name,
+                in_world=verdict.in_world,
+                in_world_score=verdict.score,
             ))
         return results[0] if single else results

@@ -206,8 +206,8 @@ class VQATask(TrainingTask):
             results[f"{name}_accuracy"] = measured["accuracy"]
             if name == "val":
                 results.update({f"val_{kind}": v for kind, v in measured["per_type"].items()})
-                # Only on three objects does a position question test the side (see evaluate_vqa).
-                three = [i for i, q in enumerate(questions) if q.kind == "position" and len(self.val_scenes[q.scene]) == 3]
+                # Only with three or more objects does a position question test the side (see evaluate_vqa).
+                three = [i for i, q in enumerate(questions) if q.kind == "position" and len(self.val_scenes[q.scene]) >= 3]
                 if three:
                     results["val_position_three_objects"] = float(np.mean([ANSWERS[probabilities[i].argmax()] == questions[i].answer for i in three]))
         return results

@@ -1,0 +1,80 @@
+"""Caches of a world's pictures and of their encoder features are named by the pictures, so none is ever stale."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from t2i_core.data import load_world
+from t2i_core.data.cache import rendered_images, resized_images, world_images_key
+from t2i_core.data.feature_cache import cached_features
+from t2i_core.data.scenes import ScenesWorld
+
+
+class MeanColourEncoder(torch.nn.Module):
+    """A stand-in for a frozen grid encoder: each image becomes one cell holding its mean colour, (B, 1, 3)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, images):  # (B, 3, H, W) in [0, 1]
+        return (images.mean(dim=(2, 3)) * self.scale)[:, None, :]
+
+
+def test_a_new_render_version_renames_the_pictures_and_so_their_feature_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
+    world = load_world("scenes", "test", size=3, seed=0, image_size=32)
+    now = world_images_key(world)
+    assert now.startswith(f"scenes.r{ScenesWorld.render_version}-test-n3-seed0-px32")
+    encoder = MeanColourEncoder()
+    old_pictures = np.zeros((3, 32, 32, 3), dtype=np.uint8)
+    cached_features(encoder, "mean-colour", old_pictures, now)
+
+    monkeypatch.setattr(ScenesWorld, "render_version", ScenesWorld.render_version + 1)  # the drawing changes
+    redrawn = world_images_key(world)
+    assert redrawn != now
+    new_pictures = np.full((3, 32, 32, 3), 255, dtype=np.uint8)
+    features = cached_features(encoder, "mean-colour", new_pictures, redrawn)
+    assert np.allclose(np.asarray(features, dtype=np.float32), 1.0), "the features of the old pictures were read"
+    assert len(list(tmp_path.glob("captionfeat-mean-colour-*.npy"))) == 2
+
+
+def test_vqa_features_are_keyed_by_the_scenes_render_version(monkeypatch):
+    import t2i_core.data.cache as cache
+    import t2i_core.data.feature_cache as feature_cache
+    from t2i_core.evaluation.vqa import split_features
+
+    keys = []
+    monkeypatch.setattr(cache, "rendered_images", lambda world: np.zeros((len(world), 32, 32, 3), np.uint8))
+    monkeypatch.setattr(feature_cache, "cached_features", lambda encoder, name, images, key: keys.append(key))
+    split_features("test", 4, seed=0, image_size=32, encoder=object())
+    monkeypatch.setattr(ScenesWorld, "render_version", ScenesWorld.render_version + 1)
+    split_features("test", 4, seed=0, image_size=32, encoder=object())
+    assert keys[0] != keys[1]
+    assert keys[1].startswith(f"scenes.r{ScenesWorld.render_version}-test-n4-")
+
+
+def test_caption_training_features_are_keyed_by_the_scenes_render_version(tmp_path, monkeypatch):
+    from t2i_core.models.captioning import CaptionerConfig
+    from t2i_core.training.caption_task import CaptionData, CaptionTaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
+    config = CaptionTaskConfig(data="scenes+flowers", train_size=4, val_size=2, flower_train_size=2, flower_val_size=2,
+                               model=CaptionerConfig(encoder="small-cnn", image_size=64))
+    data = CaptionData(config)
+    keys = {source.name: source.key for source in data.train}
+    assert keys["scenes"].startswith(f"scenes.r{ScenesWorld.render_version}-train-n4-")
+    assert all(source.key == world_images_key(source.world, resized_to=64) for source in data.train + data.val)
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_resized_world_images_are_the_pictures_resized_as_the_pipelines_resize_them(tmp_path, size):
+    world = load_world("flowers", "val", size=2, seed=0)  # drawn at 64 pixels
+    images = resized_images(world, size, cache_dir=tmp_path)
+    assert images.shape == (2, size, size, 3) and images.dtype == np.uint8
+    drawn = world.sample(1).image
+    expected = drawn if size == 64 else drawn.resize((size, size), Image.Resampling.BICUBIC)
+    assert np.array_equal(images[1], np.asarray(expected))
+    if size == 64:
+        assert np.array_equal(images, rendered_images(world, cache_dir=tmp_path))
