@@ -124,15 +124,15 @@ def test_asking_about_a_rendered_scene_shows_the_answer_chart_and_maps(page):
     if "attention" not in available("vqa"):
         pytest.skip("no VQA model shipped")
     _open_tab(page, "Visual questions")
-    # Test scene 22 has a square left of a blue triangle and a circle right of it: position
-    # needs both hops (find the triangle, then look left of it).
-    page.locator("#vqa-scene-seed input").first.fill("22")
+    # Test scene 50: a large pink star left of a small red triangle, a small blue diamond above
+    # it. Position needs both hops (find the triangle, then look left of it).
+    page.locator("#vqa-scene-seed input").first.fill("50")
     page.locator("#vqa-render").click()
     page.locator("#vqa-image img").first.wait_for(timeout=30_000)
     page.locator("#vqa-question textarea, #vqa-question input").first.fill("what is left of the triangle?")
     page.locator("#vqa-run").click()
     page.wait_for_function("() => document.querySelector('#vqa-answer').innerText.includes('probability')", timeout=60_000)
-    assert "square" in page.locator("#vqa-answer").inner_text()
+    assert "star" in page.locator("#vqa-answer").inner_text()
     page.locator("#vqa-chart .js-plotly-plot").first.wait_for(timeout=30_000)
     page.locator("#vqa-maps img").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)

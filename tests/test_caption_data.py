@@ -177,8 +177,46 @@ def test_scenes_and_flowers_data_hold_both_worlds_with_their_captions_and_one_vo
     task.build_modules()
     pairs = task.dataset()
     assert len(pairs) == 70
-    _, last = pairs[69]  # the last flower
+    last = pairs[69][1]  # the last flower's caption ids
     assert " ".join(task.vocabulary.decode(last.tolist())) == train["flowers"].captions[-1][0]
+
+    # Attention supervision (on by default for Show, Attend and Tell): every colour and shape
+    # word of a scene's caption names the object its grounding says, and the target cells are
+    # where that object's mask is; flower words name nothing.
+    from t2i_core.evaluation.captioning import POINTED_WORDS
+
+    grid = task.model.grid_size
+    for row in range(5):
+        _, ids, named, covers = pairs[row]
+        scene = scenes.sample(row, render=False)
+        words = scene.caption.split()
+        assert ids.shape[0] - 1 == named.shape[0] == len(words) + 1  # one target per predicted token, <end> included
+        for position, word in enumerate(words):
+            k = int(named[position])
+            assert (k >= 0) == (word in POINTED_WORDS)
+            if k >= 0:
+                assert k == scene.groundings[0][position]
+                cells = covers[k].reshape(grid, grid)
+                assert float(cells.max()) == 1.0
+                y, x = np.unravel_index(int(cells.argmax()), (grid, grid))
+                cell = 64 // grid
+                assert scene.objects[k].mask[y * cell : (y + 1) * cell, x * cell : (x + 1) * cell].any()
+        assert float(covers[len(scene.objects):].abs().sum()) == 0.0
+    assert int(pairs[69][2].max()) == -1
+
+
+def test_the_focus_loss_is_low_when_attention_is_on_the_named_object():
+    import torch
+
+    from t2i_core.training.caption_task import focus_loss
+
+    covers = torch.zeros(1, 4, 4)
+    covers[0, 0, 0], covers[0, 1, 3] = 1.0, 1.0  # object 0 fills cell 0, object 1 cell 3
+    named = torch.tensor([[0, -1, 1]])
+    on = torch.tensor([[[0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3], [0.25] * 4, [0.1 / 3, 0.1 / 3, 0.1 / 3, 0.9]]])
+    off = on.flip(2)
+    assert float(focus_loss(on, named, covers)) < 0.2 < 2.0 < float(focus_loss(off, named, covers))
+    assert focus_loss(on, torch.full((1, 3), -1), covers) is None  # nothing named: no term
 
 
 def test_caption_data_names_worlds_it_does_not_know(tmp_path, monkeypatch):

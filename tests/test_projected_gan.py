@@ -168,7 +168,7 @@ sys.path.insert(0, {root!r})
 from t2i_core.training import TrainConfig, train
 from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5, reconstruction_weight=1.0,
-                              model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
+                              mode_seeking_weight=1.0, model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
 task = Text2ImageTask(config, classifier_path=None)
 train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
 digest = {{name: hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in module.parameters())).hexdigest()
@@ -180,7 +180,8 @@ with open(os.path.join({results!r}, "rank-" + os.environ["RANK"] + ".json"), "w"
 
 
 def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_path):
-    """The real task (projected discriminator, frozen feature network, EMA generator) under DDP, from an empty cache."""
+    """The real task (projected discriminator, frozen feature network, EMA generator, cVAE and mode-seeking
+    terms in one generator pass) under DDP, from an empty cache."""
     results = tmp_path / "results"
     results.mkdir()
     script = tmp_path / "gan_ddp.py"

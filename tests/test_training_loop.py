@@ -96,6 +96,17 @@ def test_an_interrupted_run_resumes_where_it_saved(tmp_path):
     assert step == 60
 
 
+def test_a_fresh_run_in_an_old_folder_logs_only_itself(tmp_path):
+    """--fresh (resume=False) in a folder of an earlier run: the log is the new run's alone, so shipping counts one session."""
+    old = train(FitALine(), TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, log_every=10, save_every=20))
+    assert [m["step"] for m in _metrics(old) if "loss" in m] == [10, 20, 30, 40]
+    fresh = train(FitALine(), TrainConfig(output_dir=str(tmp_path / "run"), max_steps=20, batch_size=16, log_every=10, save_every=20,
+                                         resume=False))
+    assert [m["step"] for m in _metrics(fresh) if "loss" in m] == [10, 20]
+    resumed = train(FitALine(), TrainConfig(output_dir=str(tmp_path / "run"), max_steps=30, batch_size=16, log_every=10, save_every=20))
+    assert [m["step"] for m in _metrics(resumed) if "loss" in m] == [10, 20, 30]  # a resumed run keeps its log
+
+
 def test_a_time_limit_stops_saves_and_exports_and_the_run_resumes_exactly(tmp_path):
     limited = FitALine()
     run_dir = train(limited, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=50, batch_size=16, save_every=20, eval_every=20, time_limit=0.0))

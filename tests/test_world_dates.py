@@ -200,10 +200,12 @@ def test_formats_against_their_separators_convention_only_allow_days_over_12():
         assert f.allows(date(2008, 10, 5)) == (f.name not in against), f.name
 
 
-def test_compact_forms_write_the_month_as_an_abbreviation_without_separators():
-    def render(name: str, d: date) -> str:
-        return FORMATS_BY_NAME[name].render(d)
+def render(name: str, d: date) -> str:
+    """The date ``d`` written in the format called ``name``."""
+    return FORMATS_BY_NAME[name].render(d)
 
+
+def test_compact_forms_write_the_month_as_an_abbreviation_without_separators():
     assert render("ddMONyyyy", date(2016, 1, 22)) == "22JAN2016"
     assert render("yyyyMONdd", date(2016, 1, 22)) == "2016JAN22"
     assert render("ddmonyyyy (lower)", date(2016, 1, 22)) == "22jan2016"
@@ -253,9 +255,6 @@ def test_at_least_20_formats_with_both_numeric_orders():
 
 
 def test_required_example_shapes_exist():
-    def render(name: str, d: date) -> str:
-        return FORMATS_BY_NAME[name].render(d)
-
     assert render("d month yy", date(2009, 4, 5)) == "5 April 09"
     assert render("weekday, month d, yyyy", date(2020, 3, 3)) == "Tuesday, March 3, 2020"
     assert render("mm/dd/yyyy", date(2021, 3, 4)) == "03/04/2021"

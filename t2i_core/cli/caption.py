@@ -98,6 +98,8 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", choices=["min-bleu4-pointing", "bleu4"], default="min-bleu4-pointing",
                         help="which validation score picks the best weights: the lower of BLEU-4 and pointing (Scenes with attention), "
                              "or BLEU-4 (default min-bleu4-pointing)")
+    parser.add_argument("--focus-weight", type=float, default=1.0,
+                        help="weight of the attention supervision on Scenes words that name an object (Show, Attend and Tell; 0: none; default 1)")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -111,7 +113,7 @@ def run_train(args: argparse.Namespace) -> int:
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
         flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size, min_count=min_count, learning_rate=args.lr,
         total_steps=args.lr_steps or args.steps, patience=args.patience,
-        select=args.select, model=model,
+        select=args.select, focus_weight=args.focus_weight, model=model,
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output, resume=not args.fresh)

@@ -26,21 +26,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .projected_discriminator import middle_scale_reader
+
 
 class LatentEncoder(nn.Module):
     """Projected maps (B, C, 8, 8) of real images -> (mean, log-variance) (B, noise_dim) each."""
 
     def __init__(self, channels: int, noise_dim: int, width: int = 64):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.GroupNorm(1, channels),  # the fixed projections' scales are tens per channel
-            nn.Conv2d(channels, width, 3, padding=1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(width, width, 4, 2, 1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),  # 8x8 -> 4x4
-        )
+        self.body = middle_scale_reader(channels, width)
         self.to_stats = nn.Linear(width * 16, 2 * noise_dim)
 
     def forward(self, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # Contiguous: group norm's backward on a channels-last input crashes (torch 2.13 CPU).
-        x = self.body(maps.contiguous())  # (B, width, 4, 4)
+        x = self.body(maps.contiguous())  # (B, width, 4, 4); see middle_scale_reader
         mean, log_variance = self.to_stats(x.flatten(1)).chunk(2, dim=1)  # (B, noise_dim) each
         return mean, log_variance.clamp(-10, 10)

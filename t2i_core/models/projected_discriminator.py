@@ -151,6 +151,20 @@ class ScaleHead(nn.Module):
         return self.to_phi(grid.flatten(1))  # (B, head_dim)
 
 
+def middle_scale_reader(channels: int, width: int = 64) -> nn.Sequential:
+    """A small trainable reader of the fixed projected maps of the middle scale:
+    (B, channels, 8, 8) -> (B, width, 4, 4), with group norms (never batch statistics, so a
+    batch of generated images alone is read as each image would be on its own). Shared by
+    the attribute reader and the latent encoder (``latent_encoder.py``). Feed it contiguous
+    maps: group norm's backward on a channels-last input crashes the process
+    (segmentation fault, torch 2.13 CPU); the copy of an 8x8 map costs nothing."""
+    return nn.Sequential(
+        nn.GroupNorm(1, channels),  # the fixed projections' scales are tens per channel
+        nn.Conv2d(channels, width, 3, padding=1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(width, width, 4, 2, 1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),  # 8x8 -> 4x4
+    )
+
+
 class AttributeReader(nn.Module):
     """The attribute heads' own view of an image, with ``config.attribute_reader``.
 
@@ -163,18 +177,12 @@ class AttributeReader(nn.Module):
 
     def __init__(self, channels: int, classes: dict[str, int], width: int = 64, dim: int = 128):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.GroupNorm(1, channels),  # the fixed projections' scales are tens per channel
-            nn.Conv2d(channels, width, 3, padding=1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(width, width, 4, 2, 1), nn.GroupNorm(8, width), nn.LeakyReLU(0.2, inplace=True),  # 8x8 -> 4x4
-        )
+        self.body = middle_scale_reader(channels, width)
         self.shared = nn.Sequential(nn.Linear(width * 16, dim), nn.LeakyReLU(0.2, inplace=True))
         self.heads = nn.ModuleDict({name: nn.Linear(dim, n) for name, n in classes.items()})
 
     def forward(self, maps: torch.Tensor) -> dict[str, torch.Tensor]:
-        # Contiguous: group norm's backward on a channels-last input crashes the process
-        # (segmentation fault, torch 2.13 CPU); the copy of an 8x8 map costs nothing.
-        x = self.body(maps.contiguous())  # (B, width, 4, 4)
+        x = self.body(maps.contiguous())  # (B, width, 4, 4); see middle_scale_reader
         x = F.adaptive_avg_pool2d(x, 4) if x.shape[-1] != 4 else x  # other feature input sizes
         shared = self.shared(x.flatten(1))  # (B, dim)
         return {name: head(shared) for name, head in self.heads.items()}  # (B, classes) each

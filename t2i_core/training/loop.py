@@ -171,6 +171,10 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         epoch, batch_index = int(extra.get("epoch", 0)), int(extra.get("next_batch", 0))
         if rank == 0:
             print(f"resuming {run_dir} from step {step}")
+    if rank == 0 and step == 0:
+        # A run that starts at step 0 (--fresh, or nothing saved yet) starts its log afresh, so
+        # the records of an earlier run in the same folder are not counted as its sessions.
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     if rank == 0:
         record = {"train": dataclasses.asdict(config), "task": _as_json(task.config), "world_size": world_size}
         (run_dir / "run_config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")

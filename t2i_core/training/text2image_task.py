@@ -349,13 +349,21 @@ class Text2ImageTask(TrainingTask):
         both = torch.cat([right, mixed])  # (B + M, D)
         noise = torch.randn(len(both), noise_dim, device=self.device)  # (B + M, noise_dim)
         redraw = self._encoded_noise(images, b) if self.config.reconstruction_weight > 0 else None
-        if redraw is None:
-            out = generator(both, noise)
-        else:
-            # One generator pass (DDP allows one forward per backward): random noise for the
-            # B + M images the discriminator judges, encoded noise for the R images to redraw.
-            r = len(redraw[0])
-            out = generator(torch.cat([both, right[:r]]), torch.cat([noise, redraw[0]]))
+        # One generator pass (DDP allows one forward per backward): random noise for the
+        # B + M images the discriminator judges, then the R images to redraw from encoded
+        # noise (cVAE term), then Q more images of the first captions from other noise
+        # (mode-seeking term).
+        texts, noises = [both], [noise]
+        if redraw is not None:
+            texts.append(right[: len(redraw[0])])
+            noises.append(redraw[0])
+        if self.config.mode_seeking_weight > 0:
+            quarter = max(1, b // 4)
+            other_noise = torch.randn(quarter, noise_dim, device=self.device)  # (Q, noise_dim)
+            texts.append(right[:quarter])
+            noises.append(other_noise)
+        out = generator(torch.cat(texts), torch.cat(noises))  # images (B + M [+ R] [+ Q], 3, 64, 64)
+        extra = len(both)
         judged = self._augment(out.images[: len(both)])
         if auxiliary:
             scores, fake_logits = discriminator(judged, both, return_attributes=True)  # (B + M, ...), (B + M, classes) each
@@ -370,14 +378,13 @@ class Text2ImageTask(TrainingTask):
         g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
         if redraw is not None:
             z, mean, log_variance = redraw
-            reconstruction = (out.images[len(both):] - images[: len(z)]).abs().mean()
+            reconstruction = (out.images[extra : extra + len(z)] - images[: len(z)]).abs().mean()
+            extra += len(z)
             latent_kl = kl_divergence(mean, log_variance)
             g_loss = g_loss + self.config.reconstruction_weight * reconstruction + self.config.latent_kl_weight * latent_kl
             metrics["reconstruction"], metrics["latent_kl"] = reconstruction.item(), latent_kl.item()
         if self.config.mode_seeking_weight > 0:
-            quarter = max(1, b // 4)
-            other_noise = torch.randn(quarter, noise_dim, device=self.device)  # (B/4, noise_dim)
-            others = generator(right[:quarter], other_noise).images  # (B/4, 3, 64, 64), same captions
+            others = out.images[extra : extra + quarter]  # (Q, 3, 64, 64), the first Q captions again
             mode_seeking = mode_seeking_loss(out.images[:quarter], others, noise[:quarter], other_noise)
             g_loss = g_loss + self.config.mode_seeking_weight * mode_seeking
             metrics["mode_seeking"] = mode_seeking.item()
