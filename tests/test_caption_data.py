@@ -114,8 +114,8 @@ def test_train_caption_on_a_karpathy_dataset_end_to_end(karpathy_dataset, tmp_pa
     assert np.allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-3)
 
 
-def test_early_stopping_skips_the_remaining_steps_and_exports_the_best(tmp_path, monkeypatch):
-    """A model that cannot improve (learning rate 0) stops after `patience` evaluations."""
+def test_early_stopping_ends_the_run_and_exports_the_best(tmp_path, monkeypatch):
+    """A model that cannot improve (learning rate 0) stops after `patience` evaluations: the loop ends the run there."""
     from t2i_core.training import TrainConfig, train
     from t2i_core.training.caption_task import CaptionTask, CaptionTaskConfig
 
@@ -126,7 +126,16 @@ def test_early_stopping_skips_the_remaining_steps_and_exports_the_best(tmp_path,
     train(CaptionTask(config, run), TrainConfig(output_dir=str(run), max_steps=5, batch_size=8, eval_every=1, log_every=1))
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "eval" in r] == [1, 2]  # nothing is measured once stopped
-    assert [r for r in records if r.get("step") == 5 and "loss" in r] == []  # step 5 trained nothing
+    assert max(r["step"] for r in records) == 2 and [r["step"] for r in records if r.get("finished")] == [2]  # no step after 2
+    from t2i_core.training.state import load_training_state
+
+    task = CaptionTask(config, run)
+    task.build_modules()
+    step, _ = load_training_state(run / "last", {"captioner": task.model}, {})
+    assert step == 2  # saved where it stopped
+    resumed = train(task, TrainConfig(output_dir=str(run), max_steps=5, batch_size=8, eval_every=1, log_every=1))
+    records = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("finished")] == [2, 2]  # resuming a stopped run trains nothing
     assert json.loads((run / "best" / "best.json").read_text())["stopped"] is True
     assert (run / "final" / "vocabulary.json").is_file() and (run / "final" / "model.safetensors").is_file()
     assert CaptionTask(config, run, resume=False).stopped is False  # --fresh forgets the earlier run

@@ -26,7 +26,7 @@ when flowers are all there is), on Scenes the share of scenes whose every object
 and the attention pointing, and with flowers the share of validation flowers whose petal
 and stem colours are named in their roles. The best weights so far (by ``select``) are
 kept in ``<run>/best``; after ``patience`` evaluations without a better score the task
-stops training (the loop's remaining steps do nothing) and the best weights are exported.
+stops the run: the loop saves, exports the best weights and ends it.
 
 Attention supervision (``focus_weight``; Show, Attend and Tell on Scenes). Left to the
 caption loss alone, the maps of the randomised Scenes drift off the objects as training
@@ -51,7 +51,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
@@ -380,18 +379,11 @@ class CaptionTask(TrainingTask):
     def collate(self, items):
         return pad_captions(items)
 
-    def _stopped_everywhere(self) -> bool:
-        """Whether early stopping has fired; under DDP rank 0 (the one that evaluates) decides for all."""
-        if not (dist.is_available() and dist.is_initialized()):
-            return self.stopped
-        flag = torch.tensor([float(self.stopped)], device=self.device)
-        dist.broadcast(flag, src=0)
-        self.stopped = bool(flag.item())
+    def should_stop(self) -> bool:
+        """Early stopping: ``patience`` evaluations without a better selection score (the loop ends the run)."""
         return self.stopped
 
     def train_step(self, batch, step):
-        if self._stopped_everywhere():
-            return {}  # early stopping: the best weights are kept; the remaining steps are skipped
         inputs, captions = batch[0].to(self.device), batch[1].to(self.device)
         set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
         model = self.ddp["captioner"]

@@ -95,6 +95,12 @@ class TrainingTask:
         """Write the finished model(s) as shippable checkpoints into ``folder``."""
         raise NotImplementedError
 
+    def should_stop(self) -> bool:
+        """Whether the run should end now (early stopping); asked on the main process before
+        training and after each evaluation, and its answer sent to every process. The loop then
+        saves, exports and ends the run at that step (default: never)."""
+        return False
+
 
 def is_main_process() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
@@ -214,6 +220,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         module.train()
     batches = _batches(loader, sampler, epoch, batch_index)
     stop_at = config.max_steps
+    if _task_stops(task, rank, world_size):  # a run resumed after it stopped early trains no more
+        stop_at = step
     while step < stop_at:
         epoch, batch_index, batch = next(batches)
         metrics = task.train_step(batch, step)
@@ -249,6 +257,11 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
                 _log(run_dir, {"step": step, "eval": results})
                 if progress is not None:
                     progress.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+        if step % config.eval_every == 0 and step < stop_at and _task_stops(task, rank, world_size):
+            stop_at = step  # early stopping: save the state here, export, and end the run
+            if rank == 0:
+                save_training_state(last, modules, optimizers, step, extra={"epoch": epoch, "next_batch": batch_index + 1})
+                print(f"the task stopped the run at step {step}")
     if progress is not None:
         progress.close()
     if rank == 0:
@@ -275,16 +288,26 @@ def optimized_modules(modules: dict[str, nn.Module], optimizers: dict[str, torch
     return [name for name, module in modules.items() if any(id(p) in optimized for p in module.parameters())]
 
 
+def _task_stops(task: TrainingTask, rank: int, world_size: int) -> bool:
+    """``task.should_stop()`` as the main process answers it, on every process (a broadcast under DDP)."""
+    stop = bool(task.should_stop()) if rank == 0 else False
+    return _broadcast_flag(stop, world_size)
+
+
+def _broadcast_flag(flag: bool, world_size: int) -> bool:
+    """Rank 0's ``flag`` on every process (itself without DDP)."""
+    if world_size == 1:
+        return flag
+    tensor = torch.tensor([float(flag)])
+    if dist.get_backend() == "nccl":
+        tensor = tensor.cuda()
+    dist.broadcast(tensor, src=0)
+    return bool(tensor.item())
+
+
 def _out_of_time(started: float, limit: float, world_size: int) -> bool:
     """Whether ``limit`` seconds have passed since ``started``; under DDP rank 0 decides for all."""
-    over = time.time() - started >= limit
-    if world_size > 1:
-        flag = torch.tensor([float(over)])
-        if dist.get_backend() == "nccl":
-            flag = flag.cuda()
-        dist.broadcast(flag, src=0)
-        over = bool(flag.item())
-    return over
+    return _broadcast_flag(time.time() - started >= limit, world_size)
 
 
 def _as_json(value: Any) -> Any:
