@@ -57,6 +57,7 @@ from ..data.flowers import captioner_caption, read_colour_roles
 from ..data.scenes import COLOURS, SHAPES, SIZES
 from ..data.vocabulary import tokenize
 from ..decoding import beam_search
+from .formatting import percent
 
 ATTRIBUTE_WORDS = set(COLOURS) | set(SHAPES) | set(SIZES)
 POINTED_WORDS = set(COLOURS) | set(SHAPES)
@@ -430,14 +431,12 @@ def report_markdown(report: dict) -> str:
         flowers = result["splits"].get("flowers-test", {}).get("beam_3", {})
         attends = name == "show-attend-tell"
         rows.append(f"| {MODEL_LABELS.get(name, name)} | {figures['BLEU-4']:.3f} | {figures['METEOR']:.3f} | {figures['CIDEr']:.2f} | "
-                    f"{_percent(figures.get('all_objects_named'))} | {_percent(style.get('all_objects_named'))} | "
-                    f"{_percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
-                    f"{_percent(figures['attention_mass']) if attends else '-'} | {_percent(flowers.get('roles_named'))} |")
+                    f"{percent(figures.get('all_objects_named'))} | {percent(style.get('all_objects_named'))} | "
+                    f"{percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
+                    f"{percent(figures['attention_mass']) if attends else '-'} | {percent(flowers.get('roles_named'))} |")
     return "\n".join(rows) + (
         "\n\nTest scenes (and Flowers test pictures), beam 3. Every object named: the caption names each object's colour "
         "and shape. Pointing: the attention peak of a word naming an object falls inside that object's mask."
     )
 
 
-def _percent(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"

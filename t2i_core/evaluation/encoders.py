@@ -35,6 +35,7 @@ from ..data.flowers import FlowersWorld
 from ..registry import TEXT_ENCODERS, load_text_encoder
 from ..text_encoders.base import TextEncoder
 from ..text_encoders.glove import tokenize
+from .formatting import percent
 
 DEFAULT_ENCODERS: tuple[str, ...] = ("use", "glove-avg")
 BUILTIN_TRIPLETS = "data/order_triplets.jsonl"  # relative to this package
@@ -405,10 +406,8 @@ def report_markdown(report: dict) -> str:
         triplets, probe = result["triplets"], result.get("probe") or {}
         rows.append(
             f"| `{name}` | {triplets['mean_cosine_swap']:.3f} | {triplets['mean_cosine_paraphrase']:.3f} | "
-            f"{_percent(probe.get('heldout_templates_both_right'))} | {_percent(probe.get('heldout_pairs_both_right'))} |"
+            f"{percent(probe.get('heldout_templates_both_right'))} | {percent(probe.get('heldout_pairs_both_right'))} |"
         )
     return "\n".join(rows)
 
 
-def _percent(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"

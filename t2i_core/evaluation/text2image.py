@@ -36,6 +36,7 @@ from ..models.flower_classifier import FlowerAttributeClassifier
 from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
 from ..pipelines.text2image import Text2ImagePipeline
 from ..registry import load_text_encoder
+from .formatting import percent
 
 COLOUR_KEYS = ("petal_colour", "stem_colour")
 
@@ -348,19 +349,17 @@ def report_markdown(report: dict) -> str:
         binding = result["binding_accuracy"]
         stated = result["attribute_accuracy"].get("seen", {})
         rows.append(
-            f"| `{name}` | {_percent(binding.get('seen'))} | {_percent(binding.get('heldout-templates'))} | "
-            f"{_percent(binding.get('heldout-pairs'))} | {_percent(binding.get('swapped-twins'))} | "
+            f"| `{name}` | {percent(binding.get('seen'))} | {percent(binding.get('heldout-templates'))} | "
+            f"{percent(binding.get('heldout-pairs'))} | {percent(binding.get('swapped-twins'))} | "
             f"{result['diversity_ratio']:.2f} | {result['frechet_ratio']:.2f} | "
-            + " | ".join(_percent(stated.get(k)) for k in ("centre_colour", "petal_shape", "petal_count", "size")) + " |"
+            + " | ".join(percent(stated.get(k)) for k in ("centre_colour", "petal_shape", "petal_count", "size")) + " |"
         )
     judge = report["judge"]
     return "\n".join(rows) + (
         f"\n\nBinding accuracy: petal **and** stem colour as the prompt says, judged by a flower classifier "
-        f"that reads real test flowers with at least {_percent(judge['min_accuracy'])} accuracy per attribute "
+        f"that reads real test flowers with at least {percent(judge['min_accuracy'])} accuracy per attribute "
         f"({report['config']['n_prompts']} prompts per group). The last four columns: how often an attribute "
         f"comes out as stated, on the seen prompts that state it."
     )
 
 
-def _percent(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"

@@ -33,6 +33,7 @@ from ..data.questions import ANSWERS, QUESTION_TYPES, Question, scene_objects, s
 from ..data.vocabulary import Vocabulary
 from ..models.image_encoders import build_image_encoder
 from ..models.vqa import box_cells, check_encoder, encode_questions
+from .formatting import percent
 
 # name -> (Scenes split of the scenes, phrasing of the questions)
 EVALUATION_SETS: dict[str, tuple[str, str]] = {
@@ -181,10 +182,8 @@ def report_markdown(report: dict) -> str:
     rows = ["| model | overall | " + " | ".join(QUESTION_TYPES) + " | overall, held-out style |", "|---" * (len(QUESTION_TYPES) + 3) + "|"]
     for name, result in report["models"].items():
         test, style = result["results"]["test"], result["results"].get("heldout-style", {})
-        rows.append(f"| {name} | {_percent(test['accuracy'])} | " + " | ".join(_percent(test["per_type"].get(t)) for t in QUESTION_TYPES)
-                    + f" | {_percent(style.get('accuracy'))} |")
+        rows.append(f"| {name} | {percent(test['accuracy'])} | " + " | ".join(percent(test["per_type"].get(t)) for t in QUESTION_TYPES)
+                    + f" | {percent(style.get('accuracy'))} |")
     return "\n".join(rows)
 
 
-def _percent(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"

@@ -146,6 +146,14 @@ def _log(run_dir: Path, record: dict[str, Any]) -> None:
         f.write(json.dumps(record) + "\n")
 
 
+def _log_running(run_dir: Path, running: dict[str, list[float]], step: int, epoch: int, started: float) -> dict[str, float]:
+    """Log the means of the metrics gathered since the last log, and start gathering afresh; returns the means."""
+    means = {k: float(np.mean(v)) for k, v in running.items()}
+    _log(run_dir, {"step": step, "epoch": epoch, "seconds": round(time.time() - started, 1), **means})
+    running.clear()
+    return means
+
+
 def train(task: TrainingTask, config: TrainConfig) -> Path:
     """Run ``task`` to ``config.max_steps``, resuming from ``<output_dir>/last`` if it exists.
 
@@ -237,10 +245,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         if progress is not None:
             progress.update(1)
             if step % config.log_every == 0 or step == stop_at:
-                means = {k: float(np.mean(v)) for k, v in running.items()}
+                means = _log_running(run_dir, running, step, epoch, started)
                 progress.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
-                _log(run_dir, {"step": step, "epoch": epoch, "seconds": round(time.time() - started, 1), **means})
-                running.clear()
         if step % config.save_every == 0 or step == stop_at:
             if rank == 0:
                 save_training_state(last, modules, optimizers, step, extra={"epoch": epoch, "next_batch": batch_index + 1})
@@ -260,6 +266,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         if step % config.eval_every == 0 and step < stop_at and _task_stops(task, rank, world_size):
             stop_at = step  # early stopping: save the state here, export, and end the run
             if rank == 0:
+                if running:  # the steps since the last log
+                    _log_running(run_dir, running, step, epoch, started)
                 save_training_state(last, modules, optimizers, step, extra={"epoch": epoch, "next_batch": batch_index + 1})
                 print(f"the task stopped the run at step {step}")
     if progress is not None:
