@@ -240,6 +240,39 @@ def test_caption_data_names_worlds_it_does_not_know(tmp_path, monkeypatch):
     assert [s.name for s in both.train] == ["scenes", "flowers"]
 
 
+def test_generated_flowers_are_the_generators_pictures_the_judge_confirms_labelled_with_their_prompts_colours(tmp_path, monkeypatch):
+    import torch
+
+    from t2i_core.data import load_world
+    from t2i_core.data.flowers import captioner_caption, read_colour_roles
+    from t2i_core.models.flower_classifier import FlowerAttributeClassifier
+    from t2i_core.training.caption_task import CaptionData, CaptionTaskConfig
+    from t2i_core.training.generated_flowers import generated_flowers
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    images, captions, stats = generated_flowers("train", 24, 0, 128)
+    assert stats["drawn"] == 24 and 12 <= stats["kept"] == len(captions) == len(images) <= 24  # the shipped generators are mostly right
+    assert images.shape[1:] == (128, 128, 3) and images.dtype == np.uint8
+    phrasings = {captioner_caption(s.attributes) for s in load_world("flowers", "train", size=24, seed=0).samples(render=False)}
+    assert set(captions) <= phrasings  # labels are the captioner's phrasing of the prompts' colours
+    judge = FlowerAttributeClassifier.from_pretrained("checkpoints/flower-attributes").eval()
+    small = torch.nn.functional.interpolate(torch.from_numpy(np.array(images)).permute(0, 3, 1, 2).float() / 255, size=64, mode="area")
+    with torch.no_grad():
+        read = judge.predict(small)
+    agree = np.mean([read_colour_roles(c) == {"petal_colour": p, "stem_colour": s}
+                     for c, p, s in zip(captions, read["petal_colour"], read["stem_colour"])])
+    assert agree >= 0.8  # kept because the judge read the prompt's colours (at 64 pixels; here re-read after resizing)
+    again, _, _ = generated_flowers("train", 24, 0, 128)  # from the cache
+    assert np.array_equal(np.asarray(again), np.asarray(images))
+    data = CaptionData(CaptionTaskConfig(data="flowers+generated", flower_train_size=2, flower_val_size=2, generated_train_size=8,
+                                         generated_val_size=8, model=_tiny_captioner()))
+    assert [s.name for s in data.train] == ["flowers", "generated"] and [s.name for s in data.val] == ["flowers", "generated"]
+    for data in ("scenes+generated", "generated"):  # generated flowers go with the rendered ones
+        with pytest.raises(ValueError, match="unknown caption data"):
+            CaptionTaskConfig(data=data).worlds
+    assert CaptionTaskConfig(data="scenes+flowers+generated").worlds == ("scenes", "flowers")
+
+
 def test_a_mixed_models_selection_score_is_its_weakest_world():
     from t2i_core.training.caption_task import CaptionTask, CaptionTaskConfig
 

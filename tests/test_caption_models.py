@@ -61,6 +61,23 @@ def test_efficientnet_lite0_gives_a_frozen_14x14_grid_of_imagenet_features():
     # ImageNet features see the square where it is; a random initialisation would see nothing.
     assert distance[3:8, 3:8].mean() > 3 * distance[9:13, 9:13].mean()
 
+def test_the_colour_grid_adds_each_cells_colours_after_the_unchanged_imagenet_features():
+    from t2i_core.models.image_encoders import ColourGrid, colour_cells
+
+    image = torch.full((1, 3, 128, 128), 0.5)  # grey
+    image[0, :, 20, 20] = torch.tensor([1.0, 0.0, 0.0])  # one red pixel, in cell (2, 2) of a 14x14 grid of 128 -> 140 pixels
+    cells = colour_cells(image, 14).view(14, 14, 6)  # (row, column, mean RGB + most saturated RGB), in [-1, 1]
+    assert torch.allclose(cells[2, 2, 3:], torch.tensor([1.0, -1.0, -1.0]))  # the pixel's colour, however small
+    assert cells[2, 2, 0] > 0 and cells[2, 2, 0] < 0.1  # ... while the mean barely moves
+    assert cells[5, 5].abs().max() == 0  # grey everywhere else
+    encoder = ColourGrid(pretrained=True)
+    encoder.train()
+    assert not encoder.training and encoder.frozen and not any(p.requires_grad for p in encoder.parameters())
+    features = encoder(image)  # (1, 196, 118)
+    assert features.shape == (1, 196, 118) and encoder.feature_dim == 118
+    assert torch.equal(features[..., :112], EfficientNetLite0Grid(pretrained=True)(image))  # what the world detector reads
+
+
 def _tiny(kind="show-attend-tell", **overrides):
     config = CaptionerConfig(kind=kind, vocab_size=12, image_size=32, cnn_width=8, embed_dim=8, hidden_dim=16, attention_dim=8, **overrides)
     torch.manual_seed(0)

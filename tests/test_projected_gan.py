@@ -162,26 +162,78 @@ def test_the_cvae_term_redraws_real_flowers_from_encoded_noise_and_stays_out_of_
                        classifier_path=None)
 
 
+def test_label_projection_scores_each_stated_attribute_in_its_role_and_ignores_unstated_ones():
+    from t2i_core.models.projected_discriminator import label_projection_term
+
+    tables = torch.nn.ModuleDict({"petal_colour": torch.nn.Embedding(3, 4), "stem_colour": torch.nn.Embedding(3, 4)})
+    with torch.no_grad():
+        tables["petal_colour"].weight.copy_(torch.eye(3, 4))  # petal value k points along axis k
+        tables["stem_colour"].weight.copy_(-torch.eye(3, 4))  # stem value k against it
+    phi = torch.tensor([[2.0, 0.0, 0.0, 0.0]] * 4)  # (4, 4): every image "shows" value 0 along axis 0
+    labels = torch.tensor([[0, 1], [1, 0], [0, -1], [-1, -1]])  # (4, 2): right roles, swapped roles, stem unstated, nothing stated
+    term = label_projection_term(phi, tables, labels)  # (4,)
+    assert torch.allclose(term, torch.tensor([2.0, -2.0, 2.0, 0.0]) / 2.0)  # / sqrt(dim) = 2
+    config = Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8,
+                              label_projection={"petal_colour": 8, "stem_colour": 8})
+    labelled = ProjectedDiscriminator(config).eval()
+    images, text = torch.rand(2, 3, 64, 64) * 2 - 1, torch.randn(2, 50)
+    right, swapped = labelled(images, text, labels=torch.tensor([[0, 1], [0, 1]])), labelled(images, text, labels=torch.tensor([[1, 0], [1, 0]]))
+    assert right.shape == (2, 3) and not torch.allclose(right, swapped)  # the labels reach every scale's score
+    with pytest.raises(ValueError, match="label projection"):
+        labelled(images, text)
+    with pytest.raises(ValueError, match="label projection"):
+        ProjectedDiscriminator(Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, discriminator_width=8))(
+            images, text, labels=torch.tensor([[0, 1], [0, 1]]))
+
+
+def test_the_condition_probe_trains_the_text_condition_and_stays_out_of_the_export(tmp_path, monkeypatch):
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.text2image_task import ConditionProbe, Text2ImageTask, Text2ImageTaskConfig, attribute_loss
+
+    # The probe's loss reaches the generator's text projection (that is its point) and not the noise path.
+    generator = Text2ImageGenerator(Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, text_affine=True))
+    probe = ConditionProbe(generator.config.condition_dim)
+    out = generator(torch.randn(4, 50), torch.randn(4, generator.config.noise_dim))
+    attribute_loss(probe(out.mean), torch.tensor([[0, 1, 2, 0, 1, 0]] * 4)).backward()
+    assert generator.conditioning.project.weight.grad.abs().sum() > 0
+    assert generator.start[0].weight.grad is None
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, interpolation_share=0.5, label_projection=True,
+                                  condition_probe_weight=1.0, model={"generator_width": 8, "discriminator_width": 8, "text_affine": True})
+    task = Text2ImageTask(config, classifier_path=None)
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
+    probed = [json.loads(line)["probe"] for line in (run_dir / "metrics.jsonl").read_text().splitlines() if "probe" in line]
+    assert len(probed) == 2 and all(p > 0 for p in probed)
+    in_optimizer = {id(p) for group in task.g_optimizer.param_groups for p in group["params"]}
+    assert all(id(p) in in_optimizer for p in task.ddp["condition_probe"].parameters())
+    exported = Text2ImageGenerator.from_pretrained(run_dir / "final")  # strict: no probe keys in the generator
+    assert set(exported.config.label_projection) == {"petal_colour", "stem_colour", "centre_colour", "petal_shape", "petal_count", "size"}
+    with pytest.raises(ValueError, match="projected"):
+        Text2ImageTask(Text2ImageTaskConfig(text_encoder="glove-avg", train_size=64, label_projection=True, discriminator="classic"),
+                       classifier_path=None)
+
+
 TORCHRUN_SCRIPT = '''
 import hashlib, json, os, sys, torch
 sys.path.insert(0, {root!r})
 from t2i_core.training import TrainConfig, train
 from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5, reconstruction_weight=1.0,
-                              mode_seeking_weight=1.0, model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
+                              mode_seeking_weight=1.0, label_projection=True, condition_probe_weight=1.0, model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
 task = Text2ImageTask(config, classifier_path=None)
 train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
 digest = {{name: hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in module.parameters())).hexdigest()
           for name, module in (("generator", task.generator), ("discriminator", task.discriminator), ("ema", task.ema),
-                                       ("latent_encoder", task.latent_encoder))}}
+                                       ("latent_encoder", task.latent_encoder), ("probe", task.ddp["condition_probe"]))}}
 with open(os.path.join({results!r}, "rank-" + os.environ["RANK"] + ".json"), "w") as f:
     json.dump(digest, f)
 '''
 
 
 def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_path):
-    """The real task (projected discriminator, frozen feature network, EMA generator, cVAE and mode-seeking
-    terms in one generator pass) under DDP, from an empty cache."""
+    """The real task (projected discriminator with label projection, frozen feature network, EMA generator,
+    cVAE, mode-seeking and condition-probe terms in one generator pass) under DDP, from an empty cache."""
     results = tmp_path / "results"
     results.mkdir()
     script = tmp_path / "gan_ddp.py"
@@ -193,7 +245,7 @@ def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_
     )
     assert result.returncode == 0, result.stderr[-3000:]
     digests = [json.loads(f.read_text()) for f in sorted(results.glob("rank-*.json"))]
-    assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator, EMA and latent encoder identical
+    assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator, EMA, latent encoder and probe identical
     run = tmp_path / "run"
     assert json.loads((run / "run_config.json").read_text())["world_size"] == 2
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "finished" in line] == [4]

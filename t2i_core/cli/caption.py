@@ -84,13 +84,16 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
     parser.add_argument("--data", default="scenes+flowers",
-                        help="'scenes+flowers', 'scenes', 'flowers' or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
+                        help="'scenes+flowers', 'scenes', 'flowers', any of them with flowers plus '+generated' (the shipped generators' "
+                             "flowers, judge-confirmed) or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
     parser.add_argument("--train-size", type=at_least(1), default=8000, help="Scenes training images (default 8000)")
     parser.add_argument("--val-size", type=at_least(1), default=500,
                         help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
     parser.add_argument("--flower-train-size", type=at_least(1), default=4000, help="Flowers training images, when --data names flowers (default 4000)")
     parser.add_argument("--flower-val-size", type=at_least(1), default=250, help="Flowers validation images decoded per evaluation (default 250)")
+    parser.add_argument("--generated-train-size", type=at_least(1), default=3000,
+                        help="prompts of generated training flowers, when --data adds +generated; the judge keeps about 0.8 (default 3000)")
     parser.add_argument("--min-count", type=int, default=None, help="rarer words become <unk> (default 1 on Scenes, 5 on Karpathy data)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument("--lr-steps", type=int, default=None, help="length of the cosine learning-rate decay (default: --steps)")
@@ -111,7 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,
-        flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size, min_count=min_count, learning_rate=args.lr,
+        flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size,
+        generated_train_size=args.generated_train_size, min_count=min_count, learning_rate=args.lr,
         total_steps=args.lr_steps or args.steps, patience=args.patience,
         select=args.select, focus_weight=args.focus_weight, model=model,
     )

@@ -90,6 +90,11 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconstruction-weight", type=float, default=0.0,
                         help="projected: BicycleGAN's cVAE term, L1 of real flowers redrawn from the noise a latent encoder "
                              "reads off them (against one flower per prompt); 0 turns it off (default 0)")
+    parser.add_argument("--label-projection", action="store_true",
+                        help="projected: the discriminator's projection term also reads the attributes each caption states "
+                             "(the generator still reads only the sentence embedding)")
+    parser.add_argument("--condition-probe-weight", type=float, default=0.0,
+                        help="weight of a linear probe that must read the stated attributes off the generator's text condition; 0 turns it off (default 0)")
     parser.add_argument("--mode-seeking-weight", type=float, default=0.0,
                         help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
 
@@ -100,7 +105,8 @@ def run_train(args: argparse.Namespace) -> int:
     task_config = recipe_config(args.discriminator, width=args.width, auxiliary_weight=args.auxiliary_weight, projection=args.projection,
                                 text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
                                 attribute_reader=args.attribute_reader, reconstruction_weight=args.reconstruction_weight,
-                                mode_seeking_weight=args.mode_seeking_weight)
+                                mode_seeking_weight=args.mode_seeking_weight, label_projection=args.label_projection,
+                                condition_probe_weight=args.condition_probe_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, train_config(args, output))
     if args.ship:

@@ -10,6 +10,15 @@ Two, chosen by name (:func:`build_image_encoder`):
   the 14x14 grid of the last stride-16 block (112 channels) is taken: the module keeps the
   stem and blocks 0-10 only, so the later stages (and their weights) never run or ship. Frozen by default, so its features can be computed once
   and cached.
+- ``efficientnet-lite0+colour``: the same grid with six numbers more per cell, read off the
+  pixels: the cell's mean colour and the colour of its most saturated pixel (RGB in
+  [-1, 1] each). Why: ImageNet features at stride 16 keep what an object is better than
+  its exact hue, and a captioner on them confused pink with purple and orange with red on
+  small objects (54 of 58 validation misses of every-object-named were colours, mostly of
+  small objects). A 9-pixel cell's most saturated pixel is the colour of whatever coloured
+  thing is in it, however small; its mean says how much of the cell it fills. The first
+  112 features stay EfficientNet's, so what reads that grid (the out-of-world detector)
+  reads it unchanged.
 
 Every encoder maps images (B, 3, H, W) in [0, 1] to features (B, grid * grid, feature_dim),
 cells in row-major order (row 0 is the top of the image).
@@ -21,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IMAGE_ENCODERS = ("small-cnn", "efficientnet-lite0")
+IMAGE_ENCODERS = ("small-cnn", "efficientnet-lite0", "efficientnet-lite0+colour")
+COLOUR_FEATURES = 6  # per cell: mean RGB and the RGB of the most saturated pixel
 
 
 class SmallCNN(nn.Module):
@@ -91,6 +101,7 @@ class EfficientNetLite0Grid(nn.Module):
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
+            self.eval()  # from the start, not only after the first train() call
 
     def train(self, mode: bool = True):
         # A frozen encoder keeps its ImageNet batch-norm statistics whatever the captioner does.
@@ -107,10 +118,47 @@ class EfficientNetLite0Grid(nn.Module):
         return x.flatten(2).transpose(1, 2)  # (B, 196, 112)
 
 
+def colour_cells(images: torch.Tensor, grid: int) -> torch.Tensor:
+    """images (B, 3, H, W) in [0, 1] -> (B, grid * grid, 6): per cell of a grid x grid split,
+    the mean colour and the colour of the most saturated pixel, RGB scaled to [-1, 1]."""
+    b = images.shape[0]
+    side = -(-images.shape[-1] // grid) * grid  # up to a multiple of the grid (128 -> 140 for 14 cells)
+    if images.shape[-1] != side or images.shape[-2] != side:
+        images = F.interpolate(images, size=(side, side), mode="nearest")  # nearest: pixel colours stay as drawn
+    k = side // grid
+    mean = F.avg_pool2d(images, k)  # (B, 3, grid, grid)
+    saturation = images.amax(1) - images.amin(1)  # (B, H, W)
+    cells = F.unfold(images, k, stride=k).view(b, 3, k * k, grid * grid)  # (B, 3, k*k, N)
+    strongest = F.unfold(saturation[:, None], k, stride=k).argmax(1)  # (B, N): the most saturated pixel of each cell
+    vivid = torch.gather(cells, 2, strongest[:, None, None, :].expand(-1, 3, 1, -1)).squeeze(2)  # (B, 3, N)
+    features = torch.cat([mean.flatten(2), vivid], dim=1)  # (B, 6, N)
+    return features.transpose(1, 2) * 2.0 - 1.0  # (B, N, 6)
+
+
+class ColourGrid(nn.Module):
+    """EfficientNet-Lite0's grid with :func:`colour_cells` appended: (B, 196, 112 + 6)."""
+
+    def __init__(self, pretrained: bool = True, frozen: bool = True):
+        super().__init__()
+        self.grid = EfficientNetLite0Grid(pretrained=pretrained, frozen=frozen)
+        self.image_size, self.grid_size, self.frozen = self.grid.image_size, self.grid.grid_size, frozen
+        self.feature_dim = self.grid.feature_dim + COLOUR_FEATURES
+        self.train()
+
+    def train(self, mode: bool = True):
+        return super().train(mode and not self.frozen)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, H, W) in [0, 1] -> features (B, 196, 118)."""
+        return torch.cat([self.grid(images), colour_cells(images, self.grid_size)], dim=2)
+
+
 def build_image_encoder(name: str, image_size: int = 128, width: int = 64, pretrained: bool = True, frozen: bool = True) -> nn.Module:
     """The encoder called ``name`` (one of :data:`IMAGE_ENCODERS`)."""
     if name == "small-cnn":
         return SmallCNN(width=width, image_size=image_size)
     if name == "efficientnet-lite0":
         return EfficientNetLite0Grid(pretrained=pretrained, frozen=frozen)
+    if name == "efficientnet-lite0+colour":
+        return ColourGrid(pretrained=pretrained, frozen=frozen)
     raise ValueError(f"unknown image encoder {name!r}; choose one of {IMAGE_ENCODERS}")

@@ -71,6 +71,7 @@ class Text2ImageConfig:
     auxiliary_colours: int = 0  # >0: the discriminator also names petal and stem colour (TAC-GAN); 0: off
     auxiliary_attributes: dict = field(default_factory=dict)  # attribute -> classes: more heads besides the colours (needs auxiliary_colours)
     attribute_reader: bool = False  # projected discriminator: the heads read the fixed features through their own reader, not phi
+    label_projection: dict = field(default_factory=dict)  # projected discriminator: attribute -> classes, projection terms of the stated attributes
 
 
 class EmbeddingStandardizer(nn.Module):

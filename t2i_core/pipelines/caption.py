@@ -161,7 +161,8 @@ class CaptionPipeline:
             if unknown:
                 raise ValueError(f"the out-of-world detector was not fitted on {sorted(unknown)}; refit it with `train world-detector`")
             config = self.model.config
-            if not (config.encoder == "efficientnet-lite0" and config.freeze_encoder and config.image_size == DETECTOR_IMAGE_SIZE):
+            if not (config.encoder in ("efficientnet-lite0", "efficientnet-lite0+colour") and config.freeze_encoder
+                    and config.image_size == DETECTOR_IMAGE_SIZE):
                 # The detector reads the frozen EfficientNet-Lite0's grid of a 128-pixel picture; a captioner
                 # that sees the picture otherwise (small CNN, fine-tuned encoder) gets that grid computed apart.
                 self.detector_encoder = build_image_encoder("efficientnet-lite0").to(self.device).eval()
@@ -185,7 +186,8 @@ class CaptionPipeline:
         features = self.model.encode(batch)  # (1, N, D)
         verdict = WorldVerdict(True, float("nan"), "")
         if self.worlds:
-            grid = features if self.detector_encoder is None else self.detector_encoder(to_tensor_batch([rgb], DETECTOR_IMAGE_SIZE).to(self.device))
+            # The detector reads EfficientNet's 112 features of each cell (the colour encoder appends its own after them).
+            grid = features[..., :112] if self.detector_encoder is None else self.detector_encoder(to_tensor_batch([rgb], DETECTOR_IMAGE_SIZE).to(self.device))
             verdict = self.world_detector.judge(grid, worlds=self.worlds)[0]
         best = beam_search(
             self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,

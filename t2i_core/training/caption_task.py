@@ -12,7 +12,12 @@ Karpathy-format dataset:
 - ``scenes+flowers``: both in one model (the default captioner captions both worlds);
   the vocabulary holds the words of both, and the checkpoint's ``metadata["data"]`` says
   which worlds the out-of-world detector should check against;
-- ``karpathy:PATH/dataset_flickr8k.json``: every reference caption is a training pair.
+- ``karpathy:PATH/dataset_flickr8k.json``: every reference caption is a training pair;
+- ``+generated`` after worlds that include flowers: flowers drawn by the shipped
+  text-to-image generators from Flowers training captions, labelled with the prompt's
+  colours where the flower judge confirms them (``training/generated_flowers.py``), so the
+  captioner reads the generator's flowers in the round trip; validated on flowers drawn
+  from validation captions with other noise.
 
 Images of the worlds are rendered once into the cache. With a frozen encoder
 (efficientnet-lite0) the grid features of every image are computed once and cached as
@@ -58,18 +63,20 @@ from torch.utils.data import Dataset
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, resized_images, save_array, world_images_key
 from ..data.feature_cache import cached_features
-from ..data.flowers import captioner_caption
+from ..data.flowers import captioner_caption, read_colour_roles
 from ..data.karpathy import load_karpathy
 from ..data.vocabulary import Vocabulary
 from ..data.world import World
 from ..evaluation.captioning import POINTED_WORDS, caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
 from ..models.captioning import Captioner, CaptionerConfig
 from ..pipelines.images import load_rgb
+from .generated_flowers import generated_flowers
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
 
 BEST = "best"
 CAPTION_WORLDS = ("scenes", "flowers")  # the worlds ``data`` may join with "+"
+GENERATED = "generated"  # ... and the generators' flowers, which ``data`` may add after them
 
 
 @dataclass
@@ -85,6 +92,9 @@ class CaptionTaskConfig:
     # of every batch, while the scenes stay as many as a Scenes-only captioner sees.
     flower_train_size: int = 4000
     flower_val_size: int = 250
+    # With "+generated": prompts of generated flowers (about 0.8 are kept), and validation ones.
+    generated_train_size: int = 3000
+    generated_val_size: int = 250
     world_seed: int = 0
     min_count: int = 1  # words rarer than this in the training captions become <unk>
     # Training captions are cut to this many words: a Scenes canonical caption reaches 34 (four
@@ -118,12 +128,20 @@ class CaptionTaskConfig:
         """The procedural worlds ``data`` names, in its order (empty for Karpathy data)."""
         if self.data.startswith("karpathy:"):
             return ()
-        worlds = tuple(self.data.split("+"))
-        if not worlds or any(w not in CAPTION_WORLDS for w in worlds) or len(set(worlds)) != len(worlds):
+        parts = tuple(self.data.split("+"))
+        worlds = tuple(p for p in parts if p != GENERATED)
+        if (not worlds or any(w not in CAPTION_WORLDS for w in worlds) or len(set(parts)) != len(parts)
+                or (GENERATED in parts and "flowers" not in worlds)):
             raise ValueError(
-                f"unknown caption data {self.data!r}; use 'scenes', 'flowers', 'scenes+flowers' or 'karpathy:PATH/dataset_*.json'"
+                f"unknown caption data {self.data!r}; use 'scenes', 'flowers', 'scenes+flowers', "
+                "'scenes+flowers+generated' or 'karpathy:PATH/dataset_*.json'"
             )
         return worlds
+
+    @property
+    def generated(self) -> bool:
+        """Whether the generators' flowers join the data (``+generated``)."""
+        return GENERATED in self.data.split("+") and not self.data.startswith("karpathy:")
 
 
 @dataclass
@@ -136,7 +154,7 @@ class CaptionSource:
     from (None for Karpathy data).
     """
 
-    name: str  # "scenes", "flowers" or "karpathy"
+    name: str  # "scenes", "flowers", "generated" or "karpathy"
     images: np.ndarray
     captions: list[list[str]]
     key: str
@@ -271,6 +289,14 @@ def world_source(name: str, split: str, size: int, seed: int, image_size: int) -
     raise ValueError(f"no captions for the world {name!r}; choose from {CAPTION_WORLDS}")
 
 
+def generated_source(split: str, size: int, seed: int, image_size: int) -> CaptionSource:
+    """The generators' flowers drawn from ``size`` captions of the Flowers ``split``, those the judge confirmed."""
+    images, captions, stats = generated_flowers(split, size, seed, image_size)
+    print(f"generated flowers ({split}): the judge confirmed {stats['kept']} of {stats['drawn']}")
+    key = f"generated-flowers-{split}-n{size}-s{seed}-k{stats['kept']}-{hashlib.sha1(' '.join(captions).encode()).hexdigest()[:10]}-px{image_size}"
+    return CaptionSource(GENERATED, images, [[c] for c in captions], key)
+
+
 class CaptionData:
     """Training and validation sources (one per world, or one Karpathy dataset) with their captions.
 
@@ -296,6 +322,9 @@ class CaptionData:
         worlds = [w for w in CAPTION_WORLDS if w in config.worlds]  # Scenes first, whatever order data names them in
         self.train = [world_source(w, "train", sizes[w][0], config.world_seed, size) for w in worlds]
         self.val = [world_source(w, "val", sizes[w][1], config.world_seed, size) for w in worlds]
+        if config.generated:
+            self.train.append(generated_source("train", config.generated_train_size, config.world_seed, size))
+            self.val.append(generated_source("val", config.generated_val_size, config.world_seed, size))
 
     @property
     def train_captions(self) -> list[list[str]]:
@@ -431,13 +460,18 @@ class CaptionTask(TrainingTask):
         ``val_bleu4`` is BLEU-4 of the Scenes (or Karpathy) captions, of the flower captions
         when flowers are all there is; Scenes add ``val_all_objects_named`` and, with
         attention, ``val_pointing_accuracy`` and ``val_attention_mass``; Flowers add
-        ``val_flower_roles_named`` (petal and stem colour both named in their roles).
+        ``val_flower_roles_named`` (petal and stem colour both named in their roles); generated
+        flowers ``val_generated_roles_named`` (the same, of the colours their prompts stated).
         """
         results = {}
         for source in self.data.val:
             inputs = self._inputs(source.images, source.key)
             decoded = caption_images(self.model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
             words = [w for w, _ in decoded]
+            if source.name == GENERATED:  # the colours each caption states, read back from it
+                stated = [read_colour_roles(captions[0]) for captions in source.captions]
+                results["val_generated_roles_named"] = flower_roles_report(words, stated)["roles_named"]
+                continue
             if source.name == "flowers":
                 attributes = [s.attributes for s in source.world.samples(render=False)]
                 results["val_flower_roles_named"] = flower_roles_report(words, attributes)["roles_named"]
@@ -456,10 +490,12 @@ class CaptionTask(TrainingTask):
         """The number the best weights and early stopping go by (see ``CaptionTaskConfig.select``)."""
         if self.config.select == "bleu4":
             return results["val_bleu4"]
-        return min(results[k] for k in ("val_bleu4", "val_pointing_accuracy", "val_flower_roles_named") if k in results)
+        return min(results[k] for k in ("val_bleu4", "val_pointing_accuracy", "val_flower_roles_named", "val_generated_roles_named") if k in results)
 
     def _save(self, folder: Path, metadata: dict | None = None) -> None:
-        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": self.config.data, **(metadata or {})})
+        # "data" names the worlds the out-of-world detector checks against; "sources" all the training data.
+        worlds = "+".join(self.config.worlds) or self.config.data
+        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": worlds, "sources": self.config.data, **(metadata or {})})
         self.vocabulary.save(folder)
 
     def export(self, folder: Path):

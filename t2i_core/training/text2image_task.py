@@ -24,6 +24,15 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
   What the caption leaves open can then only come from the noise, so the noise matters,
   and the stated colours get a per-pixel signal.
 
+- Label projection (``label_projection``, projected only): D's projection term also
+  reads the attributes each caption states (``models/projected_discriminator.py``, 7.),
+  for every pair it judges, the mismatched and swapped ones with their own labels.
+- Condition probe (``condition_probe_weight``): linear heads read the stated attributes
+  back from the generator's text condition (its mean, before the noise of conditioning
+  augmentation), cross-entropy. The generator's first layer must then lay the caption out
+  as attributes in their roles, which is what its upsampling blocks need to draw them;
+  the probe is dropped at export (it is not part of the generator).
+
 Half of the mismatched captions are the image's own caption with petal and stem colours
 exchanged (when that swapped pair is a seen pair): the discriminator, and through it the
 generator, must then look at which colour belongs to which part, not just which colours
@@ -43,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import Dataset
 
 from ..data import load_world
@@ -191,6 +201,8 @@ class Text2ImageTaskConfig:
     reconstruction_weight: float = 0.0  # projected only: BicycleGAN's cVAE term, L1 of real images redrawn from encoded noise; 0: off
     reconstruction_share: float = 0.25  # ... on this share of the batch
     latent_kl_weight: float = 0.05  # ... with this weight on the KL of the encoded noise to N(0, I)
+    label_projection: bool = False  # projected only: D's projection term also reads the attributes each caption states
+    condition_probe_weight: float = 0.0  # weight of the probe that reads the stated attributes off G's text condition; 0: off
     discriminator: str = "projected"  # "projected" (frozen EfficientNet-Lite0 features) or "classic" (trained from scratch)
     translation: float = 0.125  # differentiable augmentation before D: shift up to this share of the image (0: off)
     cutout: float = 0.25  # ... and grey out a square of this side (0: off)
@@ -239,6 +251,18 @@ def attribute_loss(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> tor
     return total
 
 
+class ConditionProbe(nn.Module):
+    """The generator's text condition (B, condition_dim) -> logits (B, classes) of every
+    attribute by name: linear, so what it reads must be laid out plainly in the condition."""
+
+    def __init__(self, condition_dim: int):
+        super().__init__()
+        self.heads = nn.ModuleDict({a: nn.Linear(condition_dim, len(v)) for a, v in ATTRIBUTE_VALUES.items()})
+
+    def forward(self, condition: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {a: head(condition) for a, head in self.heads.items()}
+
+
 class Text2ImageTask(TrainingTask):
     def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = "checkpoints/flower-attributes"):
         self.config = config
@@ -258,6 +282,10 @@ class Text2ImageTask(TrainingTask):
             heads["attribute_reader"] = True
         if config.auxiliary_attributes:
             heads["auxiliary_attributes"] = {a: len(v) for a, v in ATTRIBUTE_VALUES.items() if a not in ("petal_colour", "stem_colour")}
+        if config.label_projection:
+            if config.discriminator != "projected":
+                raise ValueError("label_projection needs the projected discriminator")
+            heads["label_projection"] = {a: len(v) for a, v in ATTRIBUTE_VALUES.items()}  # the columns of caption_labels
         model = {**heads, **config.model}
         self.model_config = Text2ImageConfig(text_encoder=config.text_encoder, text_dim=self.embeddings.shape[1], **model)
         # The heads' targets: each image's attributes (for D on real images) and what each caption states (for G).
@@ -282,6 +310,8 @@ class Text2ImageTask(TrainingTask):
         for p in self.ema.parameters():
             p.requires_grad_(False)
         modules = {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+        if self.config.condition_probe_weight > 0:
+            modules["condition_probe"] = ConditionProbe(self.model_config.condition_dim)
         if self.config.reconstruction_weight > 0:
             middle = self.discriminator.projection.channel_mixing[1].out_channels
             modules["latent_encoder"] = self.latent_encoder = LatentEncoder(middle, self.model_config.noise_dim)
@@ -290,7 +320,7 @@ class Text2ImageTask(TrainingTask):
     def build_optimizers(self, modules):
         c = self.config
         # The latent encoder (cVAE term) learns with the generator, as in BicycleGAN.
-        generator_side = list(modules["generator"].parameters()) + (list(modules["latent_encoder"].parameters()) if "latent_encoder" in modules else [])
+        generator_side = [p for name in ("generator", "latent_encoder", "condition_probe") if name in modules for p in modules[name].parameters()]
         self.g_optimizer = torch.optim.Adam(generator_side, lr=c.generator_lr, betas=tuple(c.betas))
         # Only what trains: the projected discriminator's feature network and projections are fixed.
         trainable = [p for p in modules["discriminator"].parameters() if p.requires_grad]
@@ -325,17 +355,21 @@ class Text2ImageTask(TrainingTask):
         metrics = {}
         real_view, fake_view = self._view(images), self._view(fake)
 
-        def judge(view, texts, attributes=False):
+        wrong_labels = self.caption_labels[wrong_ids].to(self.device)  # (B, A), what each mismatched caption states
+        labelled = self.config.label_projection
+
+        def judge(view, texts, labels, attributes=False):
             seen, maps = view
-            return discriminator(seen, texts, return_attributes=attributes, **({} if maps is None else {"maps": maps}))
+            extra = ({} if maps is None else {"maps": maps}) | ({"labels": labels} if labelled else {})
+            return discriminator(seen, texts, return_attributes=attributes, **extra)
 
         if auxiliary:
-            real_right, real_logits = judge(real_view, right, attributes=True)
+            real_right, real_logits = judge(real_view, right, stated_labels, attributes=True)
             d_colour = attribute_loss(real_logits, real_labels)
             metrics["d_colour"] = d_colour.item()
         else:
-            real_right, d_colour = judge(real_view, right), 0.0
-        d_loss = discriminator_hinge_loss(real_right, judge(real_view, wrong), judge(fake_view, right))
+            real_right, d_colour = judge(real_view, right, stated_labels), 0.0
+        d_loss = discriminator_hinge_loss(real_right, judge(real_view, wrong, wrong_labels), judge(fake_view, right, stated_labels))
         d_loss_total = d_loss + self.config.auxiliary_weight * d_colour
         self.d_optimizer.zero_grad(set_to_none=True)
         d_loss_total.backward()
@@ -365,17 +399,23 @@ class Text2ImageTask(TrainingTask):
         out = generator(torch.cat(texts), torch.cat(noises))  # images (B + M [+ R] [+ Q], 3, 64, 64)
         extra = len(both)
         judged = self._augment(out.images[: len(both)])
+        # An interpolation states nothing: its label rows are -1.
+        both_labels = {"labels": F.pad(stated_labels, (0, 0, 0, m), value=-1)} if labelled else {}  # (B + M, A)
         if auxiliary:
-            scores, fake_logits = discriminator(judged, both, return_attributes=True)  # (B + M, ...), (B + M, classes) each
+            scores, fake_logits = discriminator(judged, both, return_attributes=True, **both_labels)  # (B + M, ...), (B + M, classes) each
             # Only the matching half has attributes to name: an interpolation sits between two captions.
             g_colour = attribute_loss({name: logits[:b] for name, logits in fake_logits.items()}, stated_labels)
             metrics["g_colour"] = g_colour.item()
         else:
-            scores, g_colour = discriminator(judged, both), 0.0  # (B + M,) classic, (B + M, scales) projected
+            scores, g_colour = discriminator(judged, both, **both_labels), 0.0  # (B + M,) classic, (B + M, scales) projected
         g_adv = generator_hinge_loss(scores[:b])
         g_int = generator_hinge_loss(scores[b:])
         kl = kl_divergence(out.mean[: len(both)], out.log_variance[: len(both)])
         g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
+        if self.config.condition_probe_weight > 0:
+            probe = attribute_loss(self.ddp["condition_probe"](out.mean[:b]), stated_labels)
+            g_loss = g_loss + self.config.condition_probe_weight * probe
+            metrics["probe"] = probe.item()
         if redraw is not None:
             z, mean, log_variance = redraw
             reconstruction = (out.images[extra : extra + len(z)] - images[: len(z)]).abs().mean()
