@@ -96,13 +96,26 @@ def test_shipped_caption_report_covers_every_split_and_holds_its_level(shipped_r
     assert splits["flowers-test"]["beam_3"]["roles_named"] >= 0.95
 
 
-def test_shipped_round_trip_cycle_score_is_measured_and_far_above_chance():
+def test_the_default_captioner_reads_the_generators_flowers():
+    """A smoke round trip through the shipped checkpoints (a broken captioner or generator cannot land):
+    24 seen prompts, each drawn once by the USE generator and captioned; measured 0.975 on 200."""
+    from t2i_core.evaluation.round_trip import evaluate_round_trip
+    from t2i_core.evaluation.text2image import seen_prompts
+    from t2i_core.pipelines.caption import CaptionPipeline
+    from t2i_core.pipelines.text2image import Text2ImagePipeline
+
+    generator, captioner = Text2ImagePipeline("use"), CaptionPipeline("show-attend-tell")
+    report = evaluate_round_trip(generator, captioner, seen_prompts(24), seed=0)  # as `eval round-trip` calls it
+    assert report["cycle_score"] >= 0.85, report
+
+
+def test_shipped_round_trip_cycle_score_meets_its_target():
     """Seen prompts -> shipped USE generator -> flower -> default captioner: both colours named in their roles.
 
-    Measured 0.385 (the issue's target, 0.85, is not met: the captioner describes half of the
-    generated flowers as scenes, see README); chance is about 1/49."""
+    Measured 0.975 (target 0.85) once the captioner also learned from the generators' flowers;
+    0.385 before, when it described half of them as scenes. Chance is about 1/49."""
     from t2i_core.evaluation import shipped_results
 
     report = shipped_results("round-trip")
     assert report is not None, "t2i_core/evaluation/results/round-trip.json is missing (python -m t2i_core eval round-trip -o ...)"
-    assert report["n"] >= 200 and report["cycle_score"] >= 0.3, report
+    assert report["n"] >= 200 and report["cycle_score"] >= 0.85, report

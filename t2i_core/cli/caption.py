@@ -79,15 +79,16 @@ def run_caption(args: argparse.Namespace) -> int:
 def train_options(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser, steps=6000, batch_size=32, output="runs/caption-{model}", ship_as="caption-<model>", eval_every=None)
     parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="default show-attend-tell")
-    parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="efficientnet-lite0", help="image encoder (default efficientnet-lite0)")
+    parser.add_argument("--encoder", choices=IMAGE_ENCODERS, default="efficientnet-lite0+colour",
+                        help="image encoder (default efficientnet-lite0+colour, the shipped captioner's)")
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
-    parser.add_argument("--data", default="scenes+flowers",
+    parser.add_argument("--data", default="scenes+flowers+generated",
                         help="'scenes+flowers', 'scenes', 'flowers', any of them with flowers plus '+generated' (the shipped generators' "
-                             "flowers, judge-confirmed) or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers)")
+                             "flowers, judge-confirmed) or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers+generated)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
-    parser.add_argument("--train-size", type=at_least(1), default=8000, help="Scenes training images (default 8000)")
+    parser.add_argument("--train-size", type=at_least(1), default=16000, help="Scenes training images (default 16000)")
     parser.add_argument("--val-size", type=at_least(1), default=500,
                         help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
     parser.add_argument("--flower-train-size", type=at_least(1), default=4000, help="Flowers training images, when --data names flowers (default 4000)")
