@@ -86,13 +86,14 @@ def shipped_report():
 
 
 def test_shipped_caption_report_covers_every_split_and_holds_its_level(shipped_report):
-    """At beam 3: pointing meets the issue's targets (0.85 test / 0.80 held-out style); every (colour, shape)
-    named holds the shipped level (0.903 / 0.905 measured; the issue's 0.97 / 0.92 are not met yet, see README)."""
+    """At beam 3: pointing meets the issue's targets (0.85 test / 0.80 held-out style), and so does every
+    (colour, shape) named on the held-out style (0.92; measured 0.935); on test it holds the shipped level
+    (0.922 measured; the issue's 0.97 is not met yet, see README)."""
     splits = shipped_report["models"]["show-attend-tell"]["splits"]
     assert {"test", "heldout-combos", "heldout-style", "flowers-test"} <= set(splits)
     test, style = splits["test"]["beam_3"], splits["heldout-style"]["beam_3"]
     assert test["pointing_accuracy"] >= 0.85 and style["pointing_accuracy"] >= 0.80, (test, style)
-    assert test["all_objects_named"] >= 0.88 and style["all_objects_named"] >= 0.88, (test, style)
+    assert test["all_objects_named"] >= 0.91 and style["all_objects_named"] >= 0.92, (test, style)
     assert splits["flowers-test"]["beam_3"]["roles_named"] >= 0.95
 
 

@@ -20,6 +20,8 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-size", type=at_least(10), default=1000, help="validation pictures per world, for the p-values (default 1000)")
     parser.add_argument("--threshold", type=float, default=0.01,
                         help="in world when at least this share of the world's own validation pictures is as atypical (default 0.01)")
+    parser.add_argument("--generated", type=at_least(0), default=1000,
+                        help="prompts of the generators' flowers added to the Flowers world (a quarter as many for validation; 0: none; default 1000)")
     add_seed(parser, what="the worlds' splits")
     parser.add_argument("--output", default=f"runs/{NAME}", help=f"folder of the fitted detector (default runs/{NAME})")
     add_ship(parser, NAME)
@@ -30,9 +32,9 @@ def run_train(args: argparse.Namespace) -> int:
     if not 0 < args.threshold < 1:
         raise ValueError(f"--threshold must be between 0 and 1, got {args.threshold}")
     set_threads(args)
-    detector = fit_world_detector(args.train_size, args.val_size, seed=args.seed, threshold=args.threshold)
+    detector = fit_world_detector(args.train_size, args.val_size, seed=args.seed, threshold=args.threshold, generated=args.generated)
     reproduce = (f"python -m t2i_core train world-detector --train-size {args.train_size} --val-size {args.val_size} "
-                 f"--threshold {args.threshold} --seed {args.seed}")
+                 f"--generated {args.generated} --threshold {args.threshold} --seed {args.seed}")
     output = Path(args.output)
     detector.save_pretrained(output, metadata={"reproduce": reproduce})
     print(f"fitted in {detector.config.fit['seconds']} s -> {output}")
