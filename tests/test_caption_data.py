@@ -269,7 +269,7 @@ def test_generated_flowers_are_the_generators_pictures_the_judge_confirms_labell
     assert [s.name for s in data.train] == ["flowers", "generated"] and [s.name for s in data.val] == ["flowers", "generated"]
     for data in ("scenes+generated", "generated"):  # generated flowers go with the rendered ones
         with pytest.raises(ValueError, match="unknown caption data"):
-            CaptionTaskConfig(data=data).worlds
+            _ = CaptionTaskConfig(data=data).worlds
     assert CaptionTaskConfig(data="scenes+flowers+generated").worlds == ("scenes", "flowers")
 
 

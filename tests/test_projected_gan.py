@@ -220,7 +220,8 @@ sys.path.insert(0, {root!r})
 from t2i_core.training import TrainConfig, train
 from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
 config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5, reconstruction_weight=1.0,
-                              mode_seeking_weight=1.0, label_projection=True, condition_probe_weight=1.0, model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
+                              mode_seeking_weight=1.0, label_projection=True, condition_probe_weight=1.0,
+                              model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
 task = Text2ImageTask(config, classifier_path=None)
 train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
 digest = {{name: hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in module.parameters())).hexdigest()
