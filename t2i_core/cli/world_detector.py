@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ..evaluation.world_detector import evaluate_world_detector
+from ..evaluation.world_detector import evaluate_world_detector, report_summary
 from ..models.world_detector import WorldDetector
 from ..training.world_detector_fit import fit_world_detector
 from .common import SHIPPED, Command, ModelCommands, add_num, add_report_options, add_seed, add_ship, add_threads, at_least, print_report, set_threads
@@ -57,20 +57,7 @@ def eval_options(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     detector = WorldDetector.from_pretrained(args.checkpoint or SHIPPED / NAME)
     report = evaluate_world_detector(detector, size=args.num, seed=args.seed, crops_per_photo=args.crops)
-    return print_report(args, report, format_world_detector_report)
-
-
-def format_world_detector_report(report: dict) -> str:
-    """The report of ``eval world-detector``: the in-world rate of each world split, the out-of-world rate of the photos."""
-    lines = [f"threshold (p-value): {report['threshold']}"]
-    for split, rate in report["in_world_rate"].items():
-        lines.append(f"  {split:<24} in world {rate:.3f}  (median score {report['median_score'][split]:.3f})")
-    photos = report["photos"]
-    lines.append(f"  photos ({photos['n']}, whole and crops)  out of world {photos['out_of_world_rate']:.3f}; "
-                 f"whole photos out {photos['whole_photos_out']:.3f}")
-    if photos["called_in_world"]:
-        lines.append("  photos called in world: " + ", ".join(photos["called_in_world"]))
-    return "\n".join(lines)
+    return print_report(args, report, report_summary)
 
 
 COMMANDS = ModelCommands(
