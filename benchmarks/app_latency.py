@@ -93,7 +93,8 @@ def main() -> None:
         if "use" in available("text2image"):
             endpoints["/round_trip"] = (
                 lambda i: client.predict(prompt(i + 7000), i, api_name="/round_trip"),
-                lambda i: shipped("caption", "show-attend-tell")(shipped("text2image", "use")(prompt(i + 8000), num_images=1, seed=i)[0], beam_size=3),
+                lambda i: shipped("caption", "show-attend-tell")(
+                    shipped("text2image", "use")(prompt(i + 8000), num_images=1, seed=i).images[0][0], beam_size=3),
             )
     print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}")
     for name, (through_app, bare) in endpoints.items():

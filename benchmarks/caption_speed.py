@@ -19,7 +19,7 @@ from timing import median_and  # noqa: E402
 
 import t2i_core  # noqa: E402
 from t2i_core.data import load_world  # noqa: E402
-from t2i_core.pipelines.images import to_tensor_batch  # noqa: E402
+from t2i_core.data.images import to_tensor_batch  # noqa: E402
 
 
 def main() -> None:

@@ -351,8 +351,8 @@ with many:
     else:
         try:
             with engine_lock():
-                matrices = pipe.similarity_matrix(sentences)
-                coordinates = pipe.projection(sentences)
+                compared = pipe(sentences)
+            matrices, coordinates = compared.similarities, compared.projections
         except ValueError as error:
             st.error(f"{error}. Each line is one sentence of 1 to {MAX_SENTENCE_CHARS:,} characters.")
         else:

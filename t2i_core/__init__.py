@@ -3,8 +3,9 @@
 Packages and modules, top layer first (a module imports only from its own layer or
 lower ones; the ``[tool.importlinter]`` contract in ``pyproject.toml`` checks it):
 
-- ``t2i_core.cli``, ``t2i_core.app``: the doors people use (``python -m t2i_core``; the
-  Gradio app's tabs, assembled by ``app.py``, and what the dashboard shares with it).
+- ``t2i_core.cli``, ``t2i_core.app``: the doors people use (``python -m t2i_core``, which
+  ``t2i_core.__main__`` runs; the Gradio app's tabs, assembled by ``app.py``, and what the
+  dashboard shares with it).
 - ``t2i_core.training``: one shared loop and a task per model.
 - ``t2i_core.evaluation``: how models and encoders are measured.
 - ``t2i_core.pipelines``: the door from the app, the dashboard and the CLI into the engine.

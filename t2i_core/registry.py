@@ -47,10 +47,6 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r} is already registered; pass replace=True to override it")
         self._entries[name] = RegistryEntry(name, target, description)
 
-    def unregister(self, name: str) -> None:
-        """Remove ``name`` (for tests and plug-ins that replace an entry)."""
-        self._entries.pop(name, None)
-
     def names(self) -> list[str]:
         """Registered names, sorted."""
         return sorted(self._entries)

@@ -90,18 +90,20 @@ def test_every_shipped_report_renders_as_a_markdown_table_with_a_row_per_model(n
     import importlib
 
     from t2i_core.evaluation import shipped_results
+    from t2i_core.evaluation.formatting import markdown
 
     report = shipped_results(name)
     if report is None:
         pytest.skip(f"no {name} report shipped")
-    text = importlib.import_module(f"t2i_core.evaluation.{module}").report_markdown(report)
-    table = [line for line in text.splitlines() if line.startswith("|")]
+    summary = importlib.import_module(f"t2i_core.evaluation.{module}").report_summary
+    table = [line for line in markdown(summary(report)).splitlines() if line.startswith("|")]
     assert len(table) == 2 + len(report[rows])
     assert len({line.count("|") for line in table}) == 1  # every row has the header's columns
-    assert importlib.import_module(f"t2i_core.evaluation.{module}").report_markdown({**report, rows: {}}) == ""
+    assert summary({**report, rows: {}}) == []
 
 
 def test_the_round_trip_report_renders_as_its_cycle_score():
-    from t2i_core.evaluation.round_trip import report_markdown
+    from t2i_core.evaluation.formatting import markdown
+    from t2i_core.evaluation.round_trip import report_summary
 
-    assert "cycle score on 40 seen prompts: **72.5%**" in report_markdown({"n": 40, "cycle_score": 0.725})
+    assert "cycle score on 40 seen prompts: **72.5%**" in markdown(report_summary({"n": 40, "cycle_score": 0.725}))

@@ -138,7 +138,10 @@ def test_early_stopping_ends_the_run_and_exports_the_best(tmp_path, monkeypatch)
     assert [r["step"] for r in records if r.get("finished")] == [2, 2]  # resuming a stopped run trains nothing
     assert json.loads((run / "best" / "best.json").read_text())["stopped"] is True
     assert (run / "final" / "vocabulary.json").is_file() and (run / "final" / "model.safetensors").is_file()
-    assert CaptionTask(config, run, resume=False).stopped is False  # --fresh forgets the earlier run
+    shipped = json.loads((run / "final" / "config.json").read_text())["metadata"]
+    assert shipped["step"] == 1 and "val_bleu4" in shipped  # the best (first) evaluation's weights, saying so
+    train(CaptionTask(config, run), TrainConfig(output_dir=str(run), max_steps=1, batch_size=8, eval_every=1, resume=False))
+    assert json.loads((run / "best" / "best.json").read_text())["stopped"] is False  # --fresh forgets the earlier run
 
 
 def test_the_longest_scenes_captions_are_neither_cut_in_training_nor_in_decoding():

@@ -9,10 +9,12 @@ import torch
 from PIL import Image
 
 import t2i_core
+from hub_cache import build_hub_cache
 from t2i_core.cli import main
+from t2i_core.data.images import MAX_PIXELS, ImageInputError
 from t2i_core.data.vocabulary import Vocabulary
 from t2i_core.models.captioning import Captioner, CaptionerConfig
-from t2i_core.pipelines.images import MAX_PIXELS, ImageInputError
+from t2i_core.pipelines.caption import CaptionOutput, CaptionPipeline
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +58,41 @@ def _photo(mode: str, size=(90, 60)) -> Image.Image:
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "1"])
 def test_any_image_mode_gives_a_caption_with_one_normalised_map_per_word(pipe, mode):
     result = pipe(_photo(mode), beam_size=2)
-    assert len(result.words) == result.attention.shape[0] <= 6
-    assert result.text == " ".join(result.words)
-    assert result.attention.shape[1:] == (8, 8)
-    assert np.allclose(result.attention.sum(axis=(1, 2)), 1.0)
-    if result.words:
+    words, attention = result.words[0], result.attention[0]
+    assert len(words) == attention.shape[0] <= 6
+    assert result.captions == [" ".join(words)]
+    assert attention.shape[1:] == (8, 8)
+    assert np.allclose(attention.sum(axis=(1, 2)), 1.0)
+    if words:
         overlay = result.overlay(0)
         assert overlay.mode == "RGB" and overlay.size == (90, 60)
+
+
+def test_one_image_and_a_list_of_images_both_give_a_caption_output(pipe):
+    images = [_photo("RGB"), _photo("L", size=(40, 70)), _photo("RGBA")]
+    one = pipe(images[0], beam_size=2)
+    batch = pipe(images, beam_size=2)
+    for output, size in ((one, 1), (batch, 3)):
+        assert type(output) is CaptionOutput
+        columns = (output.captions, output.words, output.attention, output.images, output.scores, output.finished,
+                   output.in_world, output.in_world_scores)
+        assert all(len(column) == size for column in columns)
+    assert batch.images[1].size == (40, 70)
+    assert batch.words[0] == one.words[0]
+    np.testing.assert_allclose(batch.attention[0], one.attention[0], atol=1e-5)
+    assert batch.strip(2).height == 128 + 18 and len(batch.overlays(1)) == len(batch.words[1])
+    with pytest.raises(ValueError, match="no image"):
+        pipe([])
 
 
 def test_paths_bytes_and_arrays_are_the_same_image(pipe, tmp_path):
     image = _photo("RGB")
     image.save(tmp_path / "photo.png")
-    expected = pipe(image).text
-    assert pipe(tmp_path / "photo.png").text == expected
-    assert pipe(str(tmp_path / "photo.png")).text == expected
-    assert pipe((tmp_path / "photo.png").read_bytes()).text == expected
-    assert pipe(np.asarray(image)).text == expected
+    expected = pipe(image).captions
+    assert pipe(tmp_path / "photo.png").captions == expected
+    assert pipe(str(tmp_path / "photo.png")).captions == expected
+    assert pipe((tmp_path / "photo.png").read_bytes()).captions == expected
+    assert pipe(np.asarray(image)).captions == expected
 
 
 def test_exif_rotation_is_honoured(pipe):
@@ -81,13 +101,13 @@ def test_exif_rotation_is_honoured(pipe):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     wide.save(buffer, "JPEG", exif=exif)
-    assert pipe(buffer.getvalue()).image.size == (40, 80)
+    assert pipe(buffer.getvalue()).images[0].size == (40, 80)
 
 
 def test_big_images_are_shrunk_and_huge_ones_refused_before_decoding(pipe):
     buffer = io.BytesIO()
     Image.new("RGB", (3000, 2000), "orange").save(buffer, "JPEG")
-    assert max(pipe(buffer.getvalue()).image.size) <= 512
+    assert max(pipe(buffer.getvalue()).images[0].size) <= 512
     side = int(MAX_PIXELS ** 0.5) + 100
     buffer = io.BytesIO()
     Image.new("1", (side, side)).save(buffer, "PNG")  # a few kB that would decode to > 40 MP
@@ -106,7 +126,7 @@ def test_bad_beam_sizes_and_word_indices_are_rejected(pipe):
         pipe(_photo("RGB"), beam_size=0)
     result = pipe(_photo("RGB"))
     with pytest.raises(IndexError, match="out of range"):
-        result.overlay(len(result.words))
+        result.overlay(len(result.words[0]))
 
 
 def test_caption_command_writes_json_and_one_overlay_per_word(tiny_checkpoint, tmp_path, capsys):
@@ -133,4 +153,17 @@ def test_a_captioner_on_another_encoder_is_still_checked_against_its_worlds(pipe
     """The detector reads the frozen EfficientNet-Lite0 grid: a small-CNN captioner gets that grid computed apart."""
     assert pipe.worlds == ("scenes",) and pipe.detector_encoder is not None
     result = pipe(_photo("RGB"), beam_size=2)
-    assert 0.0 <= result.in_world_score <= 1.0 and isinstance(result.in_world, bool)
+    assert 0.0 <= result.in_world_scores[0] <= 1.0 and isinstance(result.in_world[0], bool)
+
+
+def test_from_pretrained_loads_the_captioner_and_its_vocabulary_from_a_folder_or_a_hub_id(pipe, tiny_checkpoint, tmp_path):
+    image = _photo("RGB")
+    expected = pipe(image, beam_size=2)
+    from_folder = CaptionPipeline.from_pretrained(tiny_checkpoint, device="cpu")
+    assert from_folder(image, beam_size=2).captions == expected.captions
+    build_hub_cache(tmp_path / "hub", "t2i-core/tiny-captioner", tiny_checkpoint)
+    from_hub = CaptionPipeline.from_pretrained("t2i-core/tiny-captioner", device="cpu", cache_dir=tmp_path / "hub", local_files_only=True)
+    assert from_hub.vocabulary == from_folder.vocabulary and from_hub.worlds == ("scenes",)
+    result = from_hub(image, beam_size=2)
+    assert result.captions == expected.captions
+    np.testing.assert_array_equal(result.attention[0], expected.attention[0])

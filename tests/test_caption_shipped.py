@@ -17,12 +17,24 @@ def shipped():
 def test_shipped_attention_maps_differ_between_the_words_of_one_caption(shipped):
     world = load_world("scenes", "test", size=30, seed=0)
     scene = next(world.sample(i) for i in range(30) if len(world.sample(i, render=False).objects) >= 2)
-    result = shipped(scene.image, beam_size=3)
-    assert np.allclose(result.attention.sum(axis=(1, 2)), 1.0)
-    peaks = {np.unravel_index(np.argmax(m), m.shape) for m in result.attention}
+    attention = shipped(scene.image, beam_size=3).attention[0]  # (words, h, w)
+    assert np.allclose(attention.sum(axis=(1, 2)), 1.0)
+    peaks = {np.unravel_index(np.argmax(m), m.shape) for m in attention}
     assert len(peaks) >= 3, "every word looks at the same place"
-    flat = result.attention.reshape(len(result.words), -1)
+    flat = attention.reshape(len(attention), -1)
     assert np.abs(flat[:, None, :] - flat[None, :, :]).sum(2).max() > 0.5
+
+
+def test_from_pretrained_on_the_shipped_folder_captions_as_load_pipeline_does(shipped):
+    from t2i_core.pipelines.caption import CaptionOutput, CaptionPipeline, shipped_checkpoint
+
+    world = load_world("scenes", "test", size=2, seed=0)
+    images = [world.sample(0).image, world.sample(1).image]
+    loaded = CaptionPipeline.from_pretrained(shipped_checkpoint("show-attend-tell"), device="cpu")
+    one, batch = loaded(images[0]), loaded(images)
+    assert type(one) is CaptionOutput and type(batch) is CaptionOutput and len(batch.captions) == 2
+    assert one.captions == shipped(images[0]).captions == batch.captions[:1]
+    assert one.in_world == [True]
 
 
 def test_shipped_captioner_smoke_evaluation_on_100_test_scenes():
@@ -42,8 +54,8 @@ def test_shipped_show_and_tell_captions_with_uniform_maps():
     """The baseline has no attention: one uniform map per word, and the result says so."""
     world = load_world("scenes", "test", size=3, seed=0)
     result = t2i_core.load_pipeline("caption", model="show-and-tell", device="cpu")(world.sample(2).image, beam_size=3)
-    assert len(result.words) >= 4 and not result.has_attention
-    assert np.allclose(result.attention, 1.0 / result.attention[0].size)
+    assert len(result.words[0]) >= 4 and not result.has_attention
+    assert np.allclose(result.attention[0], 1.0 / result.attention[0][0].size)
 
 
 # ---------------------------------------------------------------- the captioner of both worlds (issue 12)

@@ -4,6 +4,7 @@ the data commands write what they say."""
 
 import argparse
 import ast
+import importlib
 import json
 import re
 import shlex
@@ -16,6 +17,8 @@ from PIL import Image
 
 from t2i_core import cli
 from t2i_core.cli import build_parser, common, main
+from t2i_core.evaluation import shipped_results
+from t2i_core.evaluation.formatting import Table, markdown, plain_text, text_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,7 +133,29 @@ def test_each_model_module_imports_only_the_neutral_module_of_the_cli():
 
 
 def test_table_pads_columns_to_their_widest_cell():
-    assert common.table(["a", "bb"], [["ccc", 1]]) == ["a    bb", "---  --", "ccc  1"]
+    assert text_table(["a", "bb"], [["ccc", 1]]) == ["a    bb", "---  --", "ccc  1"]
+
+
+def test_a_report_prints_as_the_tables_the_app_shows_without_the_markdown_marks():
+    blocks = [Table(["name", "share"], [["`use`", "**95.0%**"]], title="**title**"), "a `note`"]
+    assert markdown(blocks) == "**title**\n\n| name | share |\n|---|---|\n| `use` | **95.0%** |\n\na `note`"
+    assert plain_text(blocks) == "title\nname  share\n----  -----\nuse   95.0%\n\na note"
+
+
+@pytest.mark.parametrize("name, module", [("text2image", "text2image"), ("encoders", "encoders"), ("caption", "captioning"),
+                                          ("vqa", "vqa"), ("dates", "dates"), ("round-trip", "round_trip"),
+                                          ("world-detector", "world_detector")])
+def test_an_eval_command_prints_the_summary_the_app_shows_then_its_details_or_the_json_report(name, module, capsys):
+    evaluation = importlib.import_module(f"t2i_core.evaluation.{module}")
+    report = shipped_results(name)
+    if report is None:
+        pytest.skip(f"no {name} report shipped")
+    renderings = [evaluation.report_summary, *([evaluation.report_details] if hasattr(evaluation, "report_details") else [])]
+    assert common.print_report(argparse.Namespace(json=False, output=None), report, *renderings) == 0
+    assert capsys.readouterr().out == plain_text([b for render in renderings for b in render(report)]) + "\n"
+    assert plain_text(evaluation.report_summary(report))  # every shipped report has a summary
+    common.print_report(argparse.Namespace(json=True, output=None), report, *renderings)
+    assert capsys.readouterr().out == json.dumps(report, indent=2) + "\n"
 
 
 def test_top_level_help_from_the_shell():

@@ -132,9 +132,9 @@ def test_training_task_runs_in_the_shared_loop_and_exports_a_loadable_checkpoint
     assert any("loss" in r for r in records)
     assert {"val_exact_match", "heldout_exact_match"} <= set(next(r["eval"] for r in records if "eval" in r))
     assert (run / "last" / "training_state.json").is_file()
-    result = DatesPipeline(checkpoint=run / "final")("5 April 09")
-    assert result.attention.shape == (10, len("5 April 09"))
-    np.testing.assert_allclose(result.attention.sum(1), 1.0)
+    attention = DatesPipeline.from_pretrained(run / "final")("5 April 09").attention[0]
+    assert attention.shape == (10, len("5 April 09"))
+    np.testing.assert_allclose(attention.sum(1), 1.0)
 
 
 def _tiny_dates_run(folder, steps):

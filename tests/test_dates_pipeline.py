@@ -8,13 +8,14 @@ import pytest
 import torch
 
 import t2i_core
+from hub_cache import build_hub_cache
 from t2i_core.cli import main
 from t2i_core.data.characters import CharacterVocabulary, load_vocabularies
 from t2i_core.data.dates import FORMATS, HELDOUT_FORMAT_NAMES, DatesWorld, is_calendar_date
 from t2i_core.evaluation.dates import evaluate_on_dates, exact_match
 from t2i_core.models.attention import SCORES
 from t2i_core.models.date_translator import DateTranslator, DateTranslatorConfig
-from t2i_core.pipelines.dates import CHECKPOINTS, DEFAULT_SCORE, shipped_scores
+from t2i_core.pipelines.dates import CHECKPOINTS, DEFAULT_SCORE, DatesOutput, DatesPipeline, shipped_scores
 from t2i_core.training.dates_task import target_vocabulary
 
 
@@ -47,42 +48,71 @@ def test_every_score_function_has_a_shipped_translator_and_the_default_is_one_of
 )
 def test_pipeline_translates_written_dates_to_iso(pipe, text, iso):
     result = pipe(text)
-    assert result.iso == iso
-    assert result.valid and result.reason is None
-    assert 0.5 <= result.confidence <= 1.0
+    assert result.iso_dates == [iso]
+    assert result.valid == [True] and result.reasons == [None]
+    assert 0.5 <= result.confidences[0] <= 1.0
 
 
 def test_attention_has_a_row_per_output_character_summing_to_one(pipe):
-    result = pipe("Tuesday, March 3, 2020")
-    assert isinstance(result.attention, np.ndarray)
-    assert result.attention.shape == (10, len("Tuesday, March 3, 2020"))
-    np.testing.assert_allclose(result.attention.sum(axis=1), 1.0, atol=1e-9)
-    assert (result.attention >= 0).all()
+    attention = pipe("Tuesday, March 3, 2020").attention[0]
+    assert isinstance(attention, np.ndarray)
+    assert attention.shape == (10, len("Tuesday, March 3, 2020"))
+    np.testing.assert_allclose(attention.sum(axis=1), 1.0, atol=1e-9)
+    assert (attention >= 0).all()
 
 
 def test_the_year_digits_attend_to_the_year(pipe):
     """The first output character (the year's thousands) looks mostly at the written year."""
     text = "Tuesday, March 3, 2020"
-    result = pipe(text)
+    attention = pipe(text).attention[0]
     year = slice(text.index("2020"), text.index("2020") + 4)
-    assert result.attention[0, year].sum() > 0.5
+    assert attention[0, year].sum() > 0.5
+
+
+def test_one_date_and_a_list_of_dates_both_give_a_dates_output(pipe):
+    one, batch = pipe("5 April 09"), pipe(["5 April 09", "", "hello"])
+    for output, size in ((one, 1), (batch, 3)):
+        assert type(output) is DatesOutput
+        columns = (output.texts, output.iso_dates, output.attention, output.valid, output.confidences, output.reasons,
+                   output.character_confidences)
+        assert all(len(column) == size for column in columns)
+    assert batch.valid == [True, False, False] and batch.reasons[1] == "empty input"
+    assert len(batch.character_confidences[0]) == 10 and batch.character_confidences[1] == []
+    assert [r["iso"] for r in batch.records()] == batch.iso_dates
+    assert type(pipe([])) is DatesOutput and pipe([]).texts == []
 
 
 def test_a_batch_call_gives_the_results_of_single_calls_in_order(pipe):
     texts = ["5 April 09", "20200303", "Mar 3, 2020"]
     batch = pipe(texts)
-    assert [r.iso for r in batch] == [pipe(t).iso for t in texts] == ["2009-04-05", "2020-03-03", "2020-03-03"]
+    assert batch.iso_dates == [pipe(t).iso_dates[0] for t in texts] == ["2009-04-05", "2020-03-03", "2020-03-03"]
 
 
 def test_surrounding_white_space_is_ignored(pipe):
-    assert pipe("  5 April 09\n").iso == "2009-04-05"
+    result = pipe("  5 April 09\n")
+    assert result.iso_dates == ["2009-04-05"] and result.texts == ["5 April 09"]
 
 
 @pytest.mark.parametrize("text, reason", [("", "empty"), ("   ", "empty"), ("hello", "no digits"), ("5 Apr 09 ☃", "never saw")])
 def test_what_is_not_a_date_is_marked_not_valid(pipe, text, reason):
     result = pipe(text)
-    assert not result.valid
-    assert reason in result.reason
+    assert result.valid == [False]
+    assert reason in result.reasons[0]
+
+
+def test_from_pretrained_loads_the_translator_and_its_vocabularies_from_a_folder_or_a_hub_id(pipe, tmp_path):
+    text = "Tuesday, March 3, 2020"
+    expected = pipe(text)
+    from_folder = DatesPipeline.from_pretrained(CHECKPOINTS / DEFAULT_SCORE, device="cpu", min_confidence=0.9)
+    assert from_folder.min_confidence == 0.9 and from_folder.score == DEFAULT_SCORE
+    assert from_folder(text).iso_dates == expected.iso_dates
+    build_hub_cache(tmp_path / "hub", "t2i-core/dates", CHECKPOINTS)  # one repo, a translator per subfolder
+    from_hub = DatesPipeline.from_pretrained("t2i-core/dates", subfolder=DEFAULT_SCORE, device="cpu", cache_dir=tmp_path / "hub",
+                                             local_files_only=True)
+    assert (from_hub.source_vocabulary, from_hub.target_vocabulary) == (pipe.source_vocabulary, pipe.target_vocabulary)
+    result = from_hub(text)
+    assert result.iso_dates == expected.iso_dates
+    np.testing.assert_array_equal(result.attention[0], expected.attention[0])
 
 
 def test_input_longer_than_the_maximum_is_refused_with_a_message(pipe):
@@ -150,6 +180,9 @@ def test_cli_translates_a_date_as_json(capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["iso"] == "2020-03-03" and record["valid"] is True
     assert record["attention_shape"] == [10, len("Tuesday, March 3, 2020")]
+    assert main(["dates", "5 April 09", "hello", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["iso"] for r in records][:1] == ["2009-04-05"] and records[1]["valid"] is False
 
 
 def test_cli_refuses_overlong_input_with_a_message(capsys):

@@ -56,3 +56,29 @@ def test_world_preview_refuses_unreasonable_requests():
     with pytest.raises(ValueError, match="unknown world"):
         pipe("oceans")
     assert pipe("flowers", n=2).swapped_captions and not pipe("dates", n=2).swapped_captions
+
+
+def test_world_preview_returns_one_result_type_for_every_world():
+    from t2i_core.pipelines.world_preview import WorldPreview
+
+    pipe = t2i_core.load_pipeline("world-preview")
+    for world in pipe.worlds:
+        preview = pipe(world, n=1)
+        assert type(preview) is WorldPreview and len(preview.captions) == len(preview.attributes) == 1
+
+
+def test_encoder_comparison_returns_one_output_for_one_sentence_or_many():
+    import numpy as np
+
+    from t2i_core.pipelines.encoder_comparison import EncoderComparisonOutput
+
+    pipe = t2i_core.load_pipeline("encoder-comparison", encoders=["glove-avg"])
+    one = pipe(" a red flower with a yellow stem ")
+    many = pipe(["a red flower with a yellow stem", "a yellow flower with a red stem", "a blue square"])
+    assert type(one) is EncoderComparisonOutput and type(many) is EncoderComparisonOutput
+    assert one.sentences == ["a red flower with a yellow stem"] and one.embeddings["glove-avg"].shape == (1, 50)
+    assert many.similarities["glove-avg"].shape == (3, 3) and many.projections["glove-avg"].shape == (3, 2)
+    np.testing.assert_allclose(many.similarities["glove-avg"], pipe.similarity_matrix(many.sentences)["glove-avg"])
+    assert many.similarities["glove-avg"][0, 1] > 1 - 1e-6  # the same words in another order: the same average
+    with pytest.raises(ValueError, match="no sentences"):
+        pipe([])

@@ -77,3 +77,29 @@ def test_resized_world_images_are_the_pictures_resized_as_the_pipelines_resize_t
     assert np.array_equal(images[1], np.asarray(expected))
     if size == 64:
         assert np.array_equal(images, rendered_images(world, cache_dir=tmp_path))
+
+
+def _build_slowly(path, log):
+    """Build the cached array at ``path`` as one rank of a job would, noting each build in ``log``."""
+    import time
+
+    from t2i_core.data.cache import cached_array
+
+    def build():
+        with open(log, "a") as f:
+            f.write("built\n")
+        time.sleep(0.5)  # long enough for the other process to ask meanwhile
+        return np.arange(6, dtype=np.int16)
+
+    return int(cached_array(path, build).sum())
+
+
+def test_processes_asking_for_a_missing_cache_at_once_build_it_once(tmp_path):
+    """The ranks of a torchrun job on an empty cache: one builds, the others wait and read its file."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    path, log = tmp_path / "cache" / "numbers.npy", tmp_path / "builds.txt"
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        sums = list(pool.map(_build_slowly, [path, path], [log, log]))
+    assert sums == [15, 15]
+    assert log.read_text().splitlines() == ["built"]

@@ -7,6 +7,8 @@ from PIL import Image
 
 from t2i_core.evaluation.round_trip import evaluate_round_trip
 from t2i_core.evaluation.text2image import Prompt
+from t2i_core.pipelines.flower_attributes import FlowerAttributesOutput
+from t2i_core.pipelines.text2image import Text2ImageOutput
 
 
 class RecordingGenerator:
@@ -17,7 +19,7 @@ class RecordingGenerator:
 
     def __call__(self, text, num_images=4, seed=0):
         self.calls.append((text, seed))
-        return [Image.new("RGB", (64, 64), (len(self.calls), 0, 0))]
+        return Text2ImageOutput(prompts=[text], images=[[Image.new("RGB", (64, 64), (len(self.calls), 0, 0))]])
 
 
 class ScriptedCaptioner:
@@ -27,7 +29,7 @@ class ScriptedCaptioner:
         self.captions = list(captions)
 
     def __call__(self, image, beam_size=3):
-        return SimpleNamespace(text=self.captions.pop(0), in_world=True)
+        return SimpleNamespace(captions=[self.captions.pop(0)], in_world=[True])
 
 
 def prompt(petal, stem):
@@ -56,7 +58,8 @@ def test_the_judge_separates_the_generators_mistakes_from_the_captioners():
     # The generator drew the second flower with its colours swapped and the third right.
     seen = [{"petal_colour": "red", "stem_colour": "yellow"}, {"petal_colour": "green", "stem_colour": "blue"},
             {"petal_colour": "pink", "stem_colour": "white"}]
-    report = evaluate_round_trip(RecordingGenerator(), captioner, prompts, judge=lambda images: seen[: len(images)])
+    judge = lambda images: FlowerAttributesOutput(attributes=seen[: len(images)], confidences=[{}] * len(images))  # noqa: E731
+    report = evaluate_round_trip(RecordingGenerator(), captioner, prompts, judge=judge)
     assert report["cycle_score"] == pytest.approx(1 / 3)
     assert report["generator_right"] == pytest.approx(2 / 3)
     assert report["cycle_score_where_generator_right"] == 0.5  # of the two flowers drawn right, the captioner named one
@@ -82,7 +85,7 @@ def test_eval_round_trip_sends_seen_prompts_through_the_use_generator_and_the_de
         name = "show-attend-tell"
 
         def __call__(self, image, beam_size=3):
-            return SimpleNamespace(text=generator.calls[-1][0], in_world=True)
+            return SimpleNamespace(captions=[generator.calls[-1][0]], in_world=[True])
 
     generator = RecordingGenerator()
     stubs = {"text2image": generator, "caption": EchoCaptioner(), "flower-attributes": None}

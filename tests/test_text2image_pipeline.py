@@ -8,7 +8,10 @@ import torch
 from PIL import Image
 
 import t2i_core
+from hub_cache import build_hub_cache
+from t2i_core.checkpoint import CheckpointNotFoundError
 from t2i_core.cli import main
+from t2i_core.data import load_world
 from t2i_core.data.flowers import HELDOUT_PAIRS, SEEN_PAIRS
 from t2i_core.evaluation.text2image import (
     frechet_distance,
@@ -20,6 +23,8 @@ from t2i_core.evaluation.text2image import (
 )
 from t2i_core.models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
 from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageGenerator
+from t2i_core.pipelines.flower_attributes import FlowerAttributesOutput, FlowerAttributesPipeline
+from t2i_core.pipelines.text2image import CHECKPOINTS, Text2ImageOutput, Text2ImagePipeline
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +41,27 @@ def pipe(tiny_generator):
 
 
 def test_same_prompt_and_seed_give_the_same_images(pipe):
-    a = pipe("a red flower with a yellow stem", num_images=3, seed=5)
-    b = pipe("a red flower with a yellow stem", num_images=3, seed=5)
-    c = pipe("a red flower with a yellow stem", num_images=3, seed=6)
+    a = pipe("a red flower with a yellow stem", num_images=3, seed=5).images[0]
+    b = pipe("a red flower with a yellow stem", num_images=3, seed=5).images[0]
+    c = pipe("a red flower with a yellow stem", num_images=3, seed=6).images[0]
     assert len(a) == 3 and all(isinstance(im, Image.Image) and im.size == (64, 64) for im in a)
     assert [im.tobytes() for im in a] == [im.tobytes() for im in b]
     assert a[0].tobytes() != c[0].tobytes()
 
 
+def test_one_prompt_and_a_list_of_prompts_both_give_a_text2image_output(pipe):
+    one = pipe("  a red flower with a yellow stem ", num_images=2, seed=3)
+    batch = pipe(["a red flower with a yellow stem", "a blue flower with a white stem"], num_images=2, seed=3)
+    for output, prompts in ((one, 1), (batch, 2)):
+        assert type(output) is Text2ImageOutput
+        assert len(output.prompts) == len(output.images) == prompts and all(len(images) == 2 for images in output.images)
+        assert output.masks == {}
+    assert one.prompts == ["a red flower with a yellow stem"]  # as the generator read it
+    assert [im.tobytes() for im in one.images[0]] == [im.tobytes() for im in batch.images[0]]
+
+
 def test_a_list_of_prompts_gives_a_list_per_prompt_with_shared_noise(pipe):
-    out = pipe(["a red flower with a blue stem", "a blue flower with a red stem", "a pink flower with a white stem"], num_images=2, seed=1)
+    out = pipe(["a red flower with a blue stem", "a blue flower with a red stem", "a pink flower with a white stem"], num_images=2, seed=1).images
     assert [len(images) for images in out] == [2, 2, 2]
     # glove-avg: the swapped sentences have the same embedding, so with the same noise the same images.
     assert out[0][0].tobytes() == out[1][0].tobytes()
@@ -54,17 +70,43 @@ def test_a_list_of_prompts_gives_a_list_per_prompt_with_shared_noise(pipe):
 
 def test_masks_come_back_on_request(pipe):
     result = pipe("a white flower with a green stem", num_images=2, return_masks=True)
-    assert len(result.images) == 2
+    assert len(result.images[0]) == 2
     assert set(result.masks) == {8, 16}
-    assert result.masks[16].shape == (2, 16, 16) and 0 < result.masks[16].min() <= result.masks[16].max() < 1
+    assert result.masks[16].shape == (1, 2, 16, 16) and 0 < result.masks[16].min() <= result.masks[16].max() < 1
+    assert [im.size for im in result.mask_overlays(0, resolution=16)] == [(128, 128)] * 2
+    two = pipe(["a white flower with a green stem", "a red flower with a blue stem"], num_images=3, return_masks=True)
+    assert two.masks[8].shape == (2, 3, 8, 8) and len(two.mask_overlays(1, resolution=8)) == 3
+    with pytest.raises(ValueError, match="no mask"):
+        pipe("a white flower with a green stem", num_images=1).mask_overlays(0)
 
 
 def test_interpolation_walks_between_two_sentences(pipe):
     path = pipe.interpolate("a red flower with a green stem", "a white flower with a blue stem", steps=5, seed=0)
-    ends = pipe(["a red flower with a green stem", "a white flower with a blue stem"], num_images=1, seed=0)
+    ends = pipe(["a red flower with a green stem", "a white flower with a blue stem"], num_images=1, seed=0).images
     assert len(path) == 5
     assert np.abs(np.asarray(path[0], float) - np.asarray(ends[0][0], float)).max() <= 1
     assert np.abs(np.asarray(path[-1], float) - np.asarray(ends[1][0], float)).max() <= 1
+
+
+def test_from_pretrained_reads_the_encoder_from_the_checkpoint_folder_or_hub_id(pipe, tiny_generator, tmp_path):
+    loaded = Text2ImagePipeline.from_pretrained(tiny_generator, device="cpu")
+    assert loaded.encoder_name == "glove-avg"
+    expected = [im.tobytes() for im in pipe("a red flower with a yellow stem", num_images=2, seed=4).images[0]]
+    assert [im.tobytes() for im in loaded("a red flower with a yellow stem", num_images=2, seed=4).images[0]] == expected
+    build_hub_cache(tmp_path / "hub", "t2i-core/tiny-gan", tiny_generator)
+    from_hub = Text2ImagePipeline.from_pretrained("t2i-core/tiny-gan", device="cpu", cache_dir=tmp_path / "hub", local_files_only=True)
+    assert [im.tobytes() for im in from_hub("a red flower with a yellow stem", num_images=2, seed=4).images[0]] == expected
+
+
+def test_from_pretrained_on_the_shipped_folder_draws_what_load_pipeline_draws(tmp_path):
+    shipped = CHECKPOINTS / "text2image-glove-avg"
+    loaded = Text2ImagePipeline.from_pretrained(shipped, device="cpu")
+    by_name = t2i_core.load_pipeline("text2image", encoder="glove-avg", device="cpu")
+    assert loaded.encoder_name == "glove-avg"
+    assert [im.tobytes() for im in loaded("a red flower with a yellow stem", num_images=2).images[0]] == \
+        [im.tobytes() for im in by_name("a red flower with a yellow stem", num_images=2).images[0]]
+    with pytest.raises(CheckpointNotFoundError):
+        Text2ImagePipeline.from_pretrained("t2i-core/absent", cache_dir=tmp_path, local_files_only=True)
 
 
 def test_bad_requests_are_clear_errors(pipe, tiny_generator):
@@ -85,13 +127,26 @@ def test_flower_attributes_pipeline_reads_any_image_and_returns_every_attribute(
     judge = t2i_core.load_pipeline("flower-attributes", checkpoint=tmp_path, device="cpu")
     inputs = [Image.new("RGB", (64, 64), "red"), Image.new("RGBA", (100, 80)), np.zeros((64, 64), np.uint8), Image.new("CMYK", (30, 30))]
     results = judge(inputs)
-    assert len(results) == 4
-    for row in results:
-        assert set(row) == {"petal_colour", "stem_colour", "centre_colour", "petal_shape", "petal_count", "size", "confidence"}
-        assert all(0 < p <= 1 for p in row["confidence"].values())
+    assert type(results) is FlowerAttributesOutput and len(results.attributes) == len(results.confidences) == 4
+    names = {"petal_colour", "stem_colour", "centre_colour", "petal_shape", "petal_count", "size"}
+    for attributes, confidences in zip(results.attributes, results.confidences):
+        assert set(attributes) == set(confidences) == names
+        assert all(0 < p <= 1 for p in confidences.values())
+    one = judge(inputs[0])
+    assert type(one) is FlowerAttributesOutput and one.attributes == results.attributes[:1]
     assert judge.features(inputs[:2]).shape == (2, 256)
     with pytest.raises(ValueError, match="not an image"):
         judge(b"definitely not a png")
+    loaded = FlowerAttributesPipeline.from_pretrained(tmp_path, device="cpu")
+    assert loaded(inputs).attributes == results.attributes
+
+
+def test_flower_attributes_from_pretrained_on_the_shipped_folder():
+    judge = FlowerAttributesPipeline.from_pretrained(CHECKPOINTS / "flower-attributes", device="cpu")
+    flower = load_world("flowers", "test", size=1, seed=0).sample(0)
+    output = judge([flower.image, flower.image])
+    assert type(output) is FlowerAttributesOutput and len(output.attributes) == 2
+    assert output.attributes[0]["petal_colour"] == flower.attributes["petal_colour"]
 
 
 def test_prompt_groups_hold_what_they_say():

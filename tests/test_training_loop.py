@@ -120,6 +120,79 @@ def test_a_time_limit_stops_saves_and_exports_and_the_run_resumes_exactly(tmp_pa
     assert resumed.exported == whole.exported
 
 
+class ScoredLine(FitALine):
+    """FitALine whose evaluations score as ``scores`` says (step -> score), for the loop's keep-best policy."""
+
+    best_metric = "score"
+
+    def __init__(self, scores, patience=None):
+        super().__init__()
+        self.scores, self.patience = scores, patience
+
+    def evaluate(self, step, run_dir):
+        self.evaluated_at = step
+        return {"score": self.scores[step], "slope": float(self.model.weight.item())}
+
+    def export(self, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "slope.json").write_text(json.dumps({"slope": float(self.model.weight.item()), "step": self.evaluated_at}))
+
+
+def _exported(folder):
+    return json.loads((folder / "slope.json").read_text())
+
+
+def _best_record(run_dir):
+    return json.loads((run_dir / "best" / "best.json").read_text())
+
+
+SCORES = {10: 0.1, 20: 0.5, 30: 0.3, 40: 0.4, 50: 0.2, 60: 0.6}
+
+
+def test_the_loop_keeps_the_weights_of_the_best_evaluation_and_ships_them(tmp_path):
+    run_dir = train(ScoredLine(SCORES), TrainConfig(output_dir=str(tmp_path / "run"), max_steps=50, batch_size=16, eval_every=10))
+    best = _exported(run_dir / "best")
+    assert best["step"] == 20
+    assert _exported(run_dir / "final") == best  # the last weights (step 50) are not the ones shipped
+    assert not (run_dir / "final" / "best.json").exists()
+    assert _best_record(run_dir) == {"metric": "score", "score": 0.5, "step": 20, "stale": 3, "stopped": False}
+    evaluations = [m["eval"] for m in _metrics(run_dir) if "eval" in m]
+    assert [e["best_score"] for e in evaluations] == [0.1, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_the_best_metric_may_be_a_function_of_the_results(tmp_path):
+    task = ScoredLine(SCORES)
+    task.best_metric = lambda results: -results["score"]  # the lowest score is the best
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=40, batch_size=16, eval_every=10))
+    assert _exported(run_dir / "final")["step"] == 10
+
+
+def test_patience_ends_the_run_and_it_ships_the_best_weights(tmp_path):
+    run_dir = train(ScoredLine(SCORES, patience=2), TrainConfig(output_dir=str(tmp_path / "run"), max_steps=100, batch_size=16,
+                                                                eval_every=10, log_every=10))
+    assert [m["step"] for m in _metrics(run_dir) if m.get("finished")] == [40]  # 30 and 40 were no better than 20
+    assert max(m["step"] for m in _metrics(run_dir)) == 40
+    step, _ = load_training_state(run_dir / "last", {"line": nn.Linear(1, 1)}, {})
+    assert step == 40  # saved where it stopped
+    assert _exported(run_dir / "final")["step"] == 20
+    assert _best_record(run_dir)["stopped"] is True
+    again = train(ScoredLine(SCORES, patience=2), TrainConfig(output_dir=str(run_dir), max_steps=100, batch_size=16, eval_every=10))
+    assert [m["step"] for m in _metrics(again) if m.get("finished")] == [40, 40]  # resuming a stopped run trains nothing
+
+
+def test_a_resumed_run_remembers_its_best_score_and_a_fresh_one_forgets_it(tmp_path):
+    config = {"output_dir": str(tmp_path / "run"), "batch_size": 16, "eval_every": 10, "save_every": 10}
+    train(ScoredLine(SCORES, patience=2), TrainConfig(max_steps=30, **config))
+    assert _best_record(tmp_path / "run") == {"metric": "score", "score": 0.5, "step": 20, "stale": 1, "stopped": False}
+    resumed = train(ScoredLine(SCORES, patience=2), TrainConfig(max_steps=100, **config))
+    # 0.4 at step 40 is not better than the 0.5 of the first session: the second stale evaluation stops the run
+    assert [m["step"] for m in _metrics(resumed) if m.get("finished")] == [30, 40]
+    assert _exported(resumed / "final")["step"] == 20
+    fresh = train(ScoredLine(SCORES, patience=2), TrainConfig(max_steps=10, resume=False, **config))
+    assert _best_record(fresh) == {"metric": "score", "score": 0.1, "step": 10, "stale": 0, "stopped": False}
+    assert _exported(fresh / "final")["step"] == 10
+
+
 def test_training_state_round_trips_modules_and_optimizers(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)

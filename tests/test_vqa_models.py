@@ -197,6 +197,17 @@ def test_a_short_training_run_lowers_both_losses_and_exports_a_loadable_model(tm
     assert isinstance(loaded, VQAAttention) and loaded.config.vocab_size == len(task.vocabulary)
 
 
+def test_a_small_runs_vocabulary_holds_every_word_of_the_training_phrasings(tmp_path, monkeypatch):
+    """Two training scenes do not ask every question; their validation questions must still be readable."""
+    from t2i_core.data.questions import question_vocabulary_words
+    from t2i_core.training.vqa_task import VQATask, VQATaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    task = VQATask(VQATaskConfig(train_size=2, val_size=8, model=VQAConfig(encoder="small-cnn")))
+    assert set(question_vocabulary_words()) <= set(task.vocabulary.words)
+    encode_questions(task.vocabulary, [q.text for q in task.val_questions])  # no unknown word
+
+
 def test_attention_on_focus_is_the_share_of_each_hop_on_its_object():
     import numpy as np
 

@@ -8,13 +8,14 @@ import pytest
 import torch
 
 import t2i_core
+from hub_cache import build_hub_cache
 from t2i_core.cli import main
+from t2i_core.data.images import ImageInputError
 from t2i_core.data.questions import ANSWERS, QUESTION_TYPES
 from t2i_core.data.scenes import ScenesWorld
 from t2i_core.evaluation import shipped_results
 from t2i_core.evaluation.vqa import EVALUATION_SETS
-from t2i_core.pipelines.images import ImageInputError
-from t2i_core.pipelines.vqa import CHECKPOINTS, EXAMPLE_QUESTIONS, shipped_checkpoint
+from t2i_core.pipelines.vqa import CHECKPOINTS, EXAMPLE_QUESTIONS, VQAOutput, VQAPipeline, shipped_checkpoint
 
 # The smoke evaluation's floor: far below the shipped model's test accuracy (see
 # t2i_core/evaluation/results/vqa.json), far above what a broken checkpoint scores
@@ -55,28 +56,41 @@ def test_both_models_are_shipped_with_vocabulary_answers_and_training_record():
 
 def test_pipeline_answers_with_top_answers_and_an_attention_map_summing_to_one(pipe, scene):
     result = pipe(scene.image, "what color is the circle?")
-    assert result.answer in ANSWERS and result.answer == result.top_answers[0][0]
-    assert len(result.top_answers) == 5
-    probabilities = [p for _, p in result.top_answers]
+    assert type(result) is VQAOutput and result.questions == ["what color is the circle?"]
+    answer, top_answers = result.answers[0], result.top_answers[0]
+    assert answer in ANSWERS and answer == top_answers[0][0]
+    assert len(top_answers) == 5
+    probabilities = [p for _, p in top_answers]
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-9
-    assert result.confidence == pytest.approx(probabilities[0])
-    assert isinstance(result.attention, np.ndarray) and result.attention.shape == (7, 7)
-    assert result.attention.sum() == pytest.approx(1.0, abs=1e-9) and (result.attention >= 0).all()
-    assert result.attention_hops.shape == (2, 7, 7)
-    np.testing.assert_allclose(result.attention_hops.sum(axis=(1, 2)), 1.0, atol=1e-9)
-    assert result.overlay().size == scene.image.size
-    record = json.loads(json.dumps(result.to_dict()))
-    assert record["answer"] == result.answer and record["attention_shape"] == [7, 7]
+    assert result.confidences[0] == pytest.approx(probabilities[0])
+    assert isinstance(result.attention, np.ndarray) and result.attention.shape == (1, 2, 7, 7)
+    np.testing.assert_allclose(result.attention.sum(axis=(2, 3)), 1.0, atol=1e-9)
+    assert (result.attention >= 0).all()
+    assert result.overlay().size == scene.image.size and result.overlay(0, hop=0).size == scene.image.size
+    (record,) = json.loads(json.dumps(result.records()))
+    assert record["answer"] == answer and record["attention_shape"] == [7, 7]
 
 
-def test_a_list_of_questions_gets_a_list_of_results_in_order(pipe, scene):
+def test_a_list_of_questions_gets_one_output_with_an_entry_per_question_in_order(pipe, scene):
     questions = ["is there a red circle?", "how many squares are there?", "what shape is the blue object?"]
     results = pipe(scene.image, questions)
-    assert [r.question for r in results] == questions
-    for question, result in zip(questions, results):
+    assert type(results) is VQAOutput and results.questions == questions
+    assert len(results.answers) == len(results.images) == len(results.in_world) == 3 and results.attention.shape == (3, 2, 7, 7)
+    for q, question in enumerate(questions):
         single = pipe(scene.image, question)
-        assert single.answer == result.answer
-        assert single.confidence == pytest.approx(result.confidence, abs=1e-6)
+        assert single.answers == [results.answers[q]]
+        assert single.confidences[0] == pytest.approx(results.confidences[q], abs=1e-6)
+
+
+def test_a_list_of_images_is_asked_one_question_or_one_question_each(pipe, scene):
+    other = ScenesWorld("test", size=40).sample(1).image
+    one_question = pipe([scene.image, other], "how many objects are there?")
+    assert one_question.questions == ["how many objects are there?"] * 2 and len(one_question.images) == 2
+    paired = pipe([scene.image, other], ["how many objects are there?", "is there a red circle?"])
+    assert paired.answers[0] == one_question.answers[0] == pipe(scene.image, "how many objects are there?").answers[0]
+    assert paired.answers[1] == pipe(other, "is there a red circle?").answers[0]
+    with pytest.raises(ValueError, match="2 images and 3 questions"):
+        pipe([scene.image, other], ["is there a red circle?"] * 3)
 
 
 def test_every_image_input_type_and_mode_gives_the_same_answer(pipe, scene, tmp_path):
@@ -88,11 +102,11 @@ def test_every_image_input_type_and_mode_gives_the_same_answer(pipe, scene, tmp_
     path.write_bytes(buffer.getvalue())
     for image in (np.asarray(scene.image), buffer.getvalue(), str(path), path, scene.image.convert("RGBA")):
         result = pipe(image, question)
-        assert result.answer == expected.answer
+        assert result.answers == expected.answers
         np.testing.assert_allclose(result.attention, expected.attention, atol=1e-6)
     # Other sizes and modes are read too (answers may differ: a grey picture is not a scene).
-    assert pipe(scene.image.convert("L"), question).answer in ANSWERS
-    assert pipe(scene.image.resize((300, 200)), question).attention.shape == (7, 7)
+    assert pipe(scene.image.convert("L"), question).answers[0] in ANSWERS
+    assert pipe(scene.image.resize((300, 200)), question).attention.shape == (1, 2, 7, 7)
 
 
 def test_bad_questions_get_clear_errors(pipe, scene):
@@ -122,8 +136,9 @@ def test_bad_images_get_clear_errors(pipe):
 def test_baseline_pipeline_has_no_attention(scene):
     baseline = t2i_core.load_pipeline("vqa", model="baseline", device="cpu")
     result = baseline(scene.image, "is there a red circle?")
-    assert result.answer in ANSWERS
-    assert result.attention is None and result.attention_hops is None and not result.has_attention
+    assert type(result) is VQAOutput and result.answers[0] in ANSWERS
+    assert result.attention is None and not result.has_attention
+    assert result.records()[0]["attention"] is None
     with pytest.raises(ValueError, match="no attention"):
         result.overlay()
     with pytest.raises(ValueError, match="unknown VQA model"):
@@ -132,7 +147,21 @@ def test_baseline_pipeline_has_no_attention(scene):
 
 def test_example_questions_use_only_known_words(pipe, scene):
     for question in EXAMPLE_QUESTIONS:
-        assert pipe(scene.image, question).answer in ANSWERS
+        assert pipe(scene.image, question).answers[0] in ANSWERS
+
+
+def test_from_pretrained_loads_the_model_its_vocabulary_and_answers_from_a_folder_or_a_hub_id(pipe, scene, tmp_path):
+    question = "what shape is the red object?"
+    expected = pipe(scene.image, question)
+    from_folder = VQAPipeline.from_pretrained(shipped_checkpoint("attention"), device="cpu")
+    assert type(from_folder(scene.image, question)) is VQAOutput
+    assert from_folder(scene.image, [question, question]).answers == expected.answers * 2
+    build_hub_cache(tmp_path / "hub", "t2i-core/vqa-attention", shipped_checkpoint("attention"))
+    from_hub = VQAPipeline.from_pretrained("t2i-core/vqa-attention", device="cpu", cache_dir=tmp_path / "hub", local_files_only=True)
+    assert from_hub.answers == list(ANSWERS) and from_hub.vocabulary == pipe.vocabulary
+    result = from_hub(scene.image, question)
+    assert result.answers == expected.answers
+    np.testing.assert_array_equal(result.attention, expected.attention)
 
 
 def test_cli_answers_with_json_and_exits_2_on_unknown_words(scene, tmp_path, capsys):

@@ -68,6 +68,6 @@ def test_the_shipped_detector_keeps_held_out_style_scenes_in_and_photos_out():
     from t2i_core.pipelines.caption import CaptionPipeline
 
     pipe = CaptionPipeline()
-    assert pipe(scenes[0]).in_world
+    assert pipe(scenes[0]).in_world == [True]
     photo = pipe(photos[0][1])
-    assert not photo.in_world and 0 <= photo.in_world_score < detector.config.threshold
+    assert photo.in_world == [False] and 0 <= photo.in_world_scores[0] < detector.config.threshold

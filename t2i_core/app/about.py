@@ -7,20 +7,21 @@ from collections.abc import Callable
 import gradio as gr
 
 from ..evaluation import captioning, dates, encoders, round_trip, shipped_results, text2image, vqa
+from ..evaluation.formatting import Block, markdown
 from ..registry import PIPELINES
 
 
-def figures(name: str, report_markdown: Callable[[dict], str], missing: str) -> str:
-    """The shipped report ``results/<name>.json`` rendered by its evaluation's ``report_markdown``, or ``missing`` in italics."""
+def figures(name: str, report_summary: Callable[[dict], list[Block]], missing: str) -> str:
+    """The shipped report ``results/<name>.json`` as Markdown, by its evaluation's ``report_summary``, or ``missing`` in italics."""
     report = shipped_results(name)
-    return (report and report_markdown(report)) or f"_{missing}_"
+    return (report and markdown(report_summary(report))) or f"_{missing}_"
 
 
 def caption_figures() -> str:
     """The captioners' figures, and the cycle score of the round trip when one is shipped."""
     cycle = shipped_results("round-trip")
-    closing = "\n\n" + round_trip.report_markdown(cycle) if cycle else ""
-    return figures("caption", captioning.report_markdown, "No evaluation of the captioners is shipped yet.") + closing
+    closing = "\n\n" + markdown(round_trip.report_summary(cycle)) if cycle else ""
+    return figures("caption", captioning.report_summary, "No evaluation of the captioners is shipped yet.") + closing
 
 
 def build_about() -> None:
@@ -39,12 +40,12 @@ def build_about() -> None:
         "matching-aware loss and colour heads (TAC-GAN, Dash et al., 2017), on differentiably augmented "
         "images (Zhao et al., 2020). One generator reads the Universal Sentence Encoder "
         "(Cer et al., 2018), the other the average of GloVe vectors (Pennington et al., 2014).\n\n"
-        + figures("text2image", text2image.report_markdown, "No evaluation of the generators is shipped yet.")
+        + figures("text2image", text2image.report_summary, "No evaluation of the generators is shipped yet.")
         + "\n\n### Sentence encoders\n"
         "Does the encoder read word order? Cosine of a sentence to its order-swapped twin and to a paraphrase "
         "(90 built-in triplets), and a linear probe that reads petal and stem colour off the embedding of a "
         "flower caption.\n\n"
-        + figures("encoders", encoders.report_markdown, "No encoder benchmark is shipped yet.")
+        + figures("encoders", encoders.report_summary, "No encoder benchmark is shipped yet.")
         + "\n\n### Image captioning\n"
         "Show and Tell (Vinyals et al., 2015) and Show, Attend and Tell (Xu et al., 2015, soft attention with "
         "doubly stochastic regularisation) over a frozen ImageNet EfficientNet-Lite0 grid, trained on Scenes and Flowers.\n\n"
@@ -52,13 +53,13 @@ def build_about() -> None:
         + "\n\n### Visual question answering\n"
         "The element-wise-product baseline (Antol et al., 2015) and stacked attention (Yang et al., 2016) on "
         "questions generated from the Scenes ground truth.\n\n"
-        + figures("vqa", vqa.report_markdown, "No evaluation of the VQA models is shipped yet.")
+        + figures("vqa", vqa.report_summary, "No evaluation of the VQA models is shipped yet.")
         + "\n\n### Date translator\n"
         "A character-level sequence-to-sequence model with attention (Bahdanau et al., 2015, *Neural Machine "
         "Translation by Jointly Learning to Align and Translate*; Luong et al., 2015, *Effective Approaches to "
         "Attention-based Neural Machine Translation*): a bidirectional LSTM reads the written date, an LSTM "
         "writes the ISO date, attending at every character with an additive, dot or general score.\n\n"
-        + figures("dates", dates.report_markdown, "No evaluation of the date translators is shipped yet.")
+        + figures("dates", dates.report_summary, "No evaluation of the date translators is shipped yet.")
         + "\n\n### Train them yourself\n"
         "Every model is trained by one command with a fixed seed (see README.md): "
         "`python -m t2i_core train text2image --encoder use`, and "

@@ -26,12 +26,14 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
     pipe = captioner(model)
     progress(None, desc="captioning")
     result = pipe(image, beam_size=int(beam))
-    words = [(word, "word") for word in result.words]
-    if not result.words:
+    words = [(word, "word") for word in result.words[0]]
+    if not result.words[0]:
         return words, None, None, None, "The model produced an empty caption."
     note = "" if result.has_attention else " Show and Tell has no attention: its maps are uniform."
-    summary = f"**{result.text}** (beam {int(beam)}, log-probability {result.score:.2f}).{note} Click a word to see where the model looked."
-    return words, for_display(result.overlay(0)), result.strip(), result, out_of_world_note(result) + summary
+    summary = (f"**{result.captions[0]}** (beam {int(beam)}, log-probability {result.scores[0]:.2f}).{note} "
+               "Click a word to see where the model looked.")
+    warning = out_of_world_note(result.in_world[0], result.in_world_scores[0])
+    return words, for_display(result.overlay(0)), result.strip(), result, warning + summary
 
 
 def show_word_attention(result, event: gr.SelectData):
@@ -39,9 +41,10 @@ def show_word_attention(result, event: gr.SelectData):
     if result is None:
         raise gr.Error("Caption an image first.")
     index = event.index if isinstance(event.index, int) else event.index[0]
-    if not 0 <= index < len(result.words):
+    words = result.words[0]
+    if not 0 <= index < len(words):
         raise gr.Error("That word is not part of the caption.")
-    return for_display(result.overlay(index)), f"Attention for **{result.words[index]}** (word {index + 1} of {len(result.words)})"
+    return for_display(result.overlay(index)), f"Attention for **{words[index]}** (word {index + 1} of {len(words)})"
 
 
 def build_caption() -> None:

@@ -13,11 +13,11 @@ DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.20
                  "2020.12.31", "Sat 1 Jan 2000"]
 
 
-def attention_figure(result) -> go.Figure:
-    """Plotly heatmap of a translation's attention: output characters down, input characters across."""
-    columns, rows = result.input_characters, result.output_characters
+def attention_figure(result, item: int = 0) -> go.Figure:
+    """Plotly heatmap of the attention of translation ``item`` of a dates result: output characters down, input characters across."""
+    columns, rows = list(result.texts[item]), list(result.iso_dates[item])
     figure = go.Figure(go.Heatmap(
-        z=result.attention, x=list(range(len(columns))), y=list(range(len(rows))), colorscale="Viridis", zmin=0, zmax=1,
+        z=result.attention[item], x=list(range(len(columns))), y=list(range(len(rows))), colorscale="Viridis", zmin=0, zmax=1,
         hovertemplate="output %{y}: '%{customdata[0]}'<br>input %{x}: '%{customdata[1]}'<br>weight %{z:.3f}<extra></extra>",
         customdata=[[[o, i] for i in columns] for o in rows], colorbar={"title": "weight"},
     ))
@@ -35,8 +35,8 @@ def translate_date(text: str, score: str):
     if not text or not text.strip():
         raise gr.Error("Type a date first, e.g. 'Tuesday, March 3, 2020'.")
     result = shipped("dates", score)(text)
-    verdict = "a real calendar date" if result.valid else f"not valid: {result.reason}"
-    summary = f"## {result.iso or '-'}\n{verdict}; the model's probability of this output: {result.confidence:.3f}"
+    verdict = "a real calendar date" if result.valid[0] else f"not valid: {result.reasons[0]}"
+    summary = f"## {result.iso_dates[0] or '-'}\n{verdict}; the model's probability of this output: {result.confidences[0]:.3f}"
     return summary, attention_figure(result)
 
 

@@ -93,10 +93,10 @@ def for_display(image: Image.Image, side: int = 384) -> Image.Image:
     return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
 
 
-def out_of_world_note(result) -> str:
+def out_of_world_note(in_world: bool, in_world_score: float) -> str:
     """A warning above a caption or an answer when the picture is unlike the model's worlds (Markdown; empty if it is like them)."""
-    if result.in_world:
+    if in_world:
         return ""
-    return (f"> **This picture is not from the model's world** (in-world score {result.in_world_score:.3f}, "
+    return (f"> **This picture is not from the model's world** (in-world score {in_world_score:.3f}, "
             "where its own test pictures score around 0.5). The model only knows coloured shapes and flowers, so "
             "what follows describes this picture in those words and should not be trusted.\n\n")

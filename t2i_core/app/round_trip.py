@@ -20,12 +20,13 @@ def round_trip(sentence: str, seed: float, progress=gr.Progress()):
     caption_pipe = captioner("show-attend-tell")
     generator = shipped("text2image", "use")
     progress(None, desc="drawing")
-    (image,) = generator(sentence, num_images=1, seed=int(seed))
+    (image,) = generator(sentence, num_images=1, seed=int(seed)).images[0]
     progress(None, desc="captioning")
     result = caption_pipe(image, beam_size=3)
-    vectors = generator.encoder.encode([sentence.strip(), result.text or "(empty)"])  # (2, 512)
+    caption = result.captions[0]
+    vectors = generator.encoder.encode([sentence.strip(), caption or "(empty)"])  # (2, 512)
     cosine = float(cosine_similarity(vectors[:1], vectors[1:])[0])
-    return for_display(image, 256), result.strip(), [[sentence.strip(), result.text, round(cosine, 3)]]
+    return for_display(image, 256), result.strip(), [[sentence.strip(), caption, round(cosine, 3)]]
 
 
 def build_round_trip() -> None:

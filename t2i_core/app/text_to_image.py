@@ -37,9 +37,9 @@ def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_
     for name in _encoders(encoder):
         progress(None, desc=f"drawing with {ENCODER_LABELS[name]}")
         result = shipped("text2image", name)(prompt, num_images=int(count), seed=int(seed), return_masks=True)
-        outputs[name] = result.images
+        outputs[name] = result.images[0]
         if show_masks:
-            masks += [(im, f"{name}: 16x16 mask, image {i + 1}") for i, im in enumerate(result.mask_overlays(16))]
+            masks += [(im, f"{name}: 16x16 mask, image {i + 1}") for i, im in enumerate(result.mask_overlays(0, resolution=16))]
     return (
         outputs.get("use", []),
         outputs.get("glove-avg", []),
@@ -57,7 +57,7 @@ def swap_and_compare(prompt: str, count: float, seed: float, progress=gr.Progres
     gallery = []
     for name in names:
         progress(None, desc=f"drawing with {ENCODER_LABELS[name]}")
-        original_images, swapped_images = shipped("text2image", name)([prompt, swapped], num_images=int(count), seed=int(seed))
+        original_images, swapped_images = shipped("text2image", name)([prompt, swapped], num_images=int(count), seed=int(seed)).images
         gallery += [(im, f"{name} | {prompt.strip()}") for im in original_images]
         gallery += [(im, f"{name} | {swapped}") for im in swapped_images]
     return swapped, gallery

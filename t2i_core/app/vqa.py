@@ -26,15 +26,17 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
         raise gr.Error(f"the question is {len(question):,} characters long; ask in at most {MAX_QUESTION_CHARACTERS}")
     progress(None, desc="answering")
     result = shipped("vqa", model)(image, question.strip())
-    answers = [a for a, _ in result.top_answers][::-1]
-    figure = go.Figure(go.Bar(x=[p for _, p in result.top_answers][::-1], y=answers, orientation="h", marker_color="#f97316"))
+    top_answers = result.top_answers[0]
+    answers = [a for a, _ in top_answers][::-1]
+    figure = go.Figure(go.Bar(x=[p for _, p in top_answers][::-1], y=answers, orientation="h", marker_color="#f97316"))
     figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 30}, xaxis={"range": [0, 1], "title": "probability"})
     maps = []
     if result.has_attention:
-        hops = len(result.attention_hops)
-        maps = [(for_display(result.overlay(h)), f"hop {h + 1} of {hops}") for h in range(hops)]
+        hops = len(result.attention[0])
+        maps = [(for_display(result.overlay(0, hop=h)), f"hop {h + 1} of {hops}") for h in range(hops)]
     note = "" if result.has_attention else " The baseline has no attention to show."
-    return f"{out_of_world_note(result)}## {result.answer}\nprobability {result.confidence:.3f}.{note}", figure, maps
+    warning = out_of_world_note(result.in_world[0], result.in_world_scores[0])
+    return f"{warning}## {result.answers[0]}\nprobability {result.confidences[0]:.3f}.{note}", figure, maps
 
 
 def build_vqa() -> None:

@@ -10,8 +10,9 @@ module composes them into the verbs users type:
 - ``generate``, ``caption``, ``dates``, ``vqa``: inference with a shipped model
 
 ``common.py`` holds what they share: the shared options (``-n/--num``, ``--seed``,
-``--threads``, the training options), ``train_config``, ``ship``, the table renderer
-and the evaluation skeleton.
+``--threads``, the training options), ``train_config``, ``ship`` and the evaluation
+skeleton, which prints a report as its evaluation module renders it (the same tables the
+app's About tab shows, then the details) or as JSON.
 """
 
 from __future__ import annotations

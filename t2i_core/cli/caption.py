@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from ..data.vocabulary import Vocabulary
-from ..evaluation.captioning import DEFAULT_SCENES_SPLITS, FLOWER_SPLIT_PREFIX, evaluate_captioner
+from ..evaluation.captioning import DEFAULT_SCENES_SPLITS, FLOWER_SPLIT_PREFIX, evaluate_captioner, report_details, report_summary
 from ..models.attention import SCORES
 from ..models.captioning import CAPTION_MODELS, Captioner, CaptionerConfig
 from ..models.image_encoders import IMAGE_ENCODERS
@@ -28,7 +28,6 @@ from .common import (
     print_report,
     set_threads,
     ship,
-    table,
     train_config,
 )
 
@@ -47,29 +46,30 @@ def caption_options(parser: argparse.ArgumentParser) -> None:
 def run_caption(args: argparse.Namespace) -> int:
     pipe = CaptionPipeline(args.model, checkpoint=args.checkpoint)
     result = pipe(args.image, beam_size=args.beam, length_penalty=args.length_penalty)
+    words, attention = result.words[0], result.attention[0]
     written = []
     if args.overlays:
         folder = Path(args.overlays)
         folder.mkdir(parents=True, exist_ok=True)
-        for i, word in enumerate(result.words):
+        for i, word in enumerate(words):
             path = folder / f"{i:02d}-{word}.png"
             result.overlay(i).save(path)
             written.append(str(path))
     if args.json:
         print(json.dumps({
-            "caption": result.text,
-            "words": result.words,
+            "caption": result.captions[0],
+            "words": words,
             "model": pipe.name,
             "beam_size": args.beam,
-            "log_probability": result.score,
-            "finished": result.finished,
-            "attention_shape": list(result.attention.shape),
-            "attention": [[[round(float(v), 5) for v in row] for row in m] for m in result.attention],
+            "log_probability": result.scores[0],
+            "finished": result.finished[0],
+            "attention_shape": list(attention.shape),
+            "attention": [[[round(float(v), 5) for v in row] for row in m] for m in attention],
             "overlays": written,
             "note": pipe.trained_on,
         }))
     else:
-        print(result.text)
+        print(result.captions[0])
         if written:
             print(f"wrote {len(written)} overlays to {args.overlays}")
     return 0
@@ -156,34 +156,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     checkpoints = parse_checkpoints(args.checkpoint, CAPTION_MODELS, "MODEL")
     report = {"models": measure_checkpoints(args.models, checkpoints, shipped_checkpoint, Captioner.from_pretrained, measure)}
-    return print_report(args, report, format_caption_report)
-
-
-METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "all_objects_named", "objects_named",
-           "pointing_accuracy", "attention_mass")
-FLOWER_METRICS = ("BLEU-4", "exact_match", "roles_named", "petal_named", "stem_named")
-
-
-def format_caption_report(report: dict) -> str:
-    """The report of ``eval caption`` as one table per split (rows: model and beam size)."""
-    lines = []
-    splits = list(dict.fromkeys(s for r in report["models"].values() for s in r["splits"]))
-    splits.sort(key=lambda s: (s.startswith("flowers-"), s != "test"))  # test first, flowers last, else as measured
-    for split in splits:
-        rows = []
-        entries = [r["splits"][split] for r in report["models"].values() if split in r["splits"]]
-        what = "flowers" if "flowers" in entries[0] else "scenes"
-        metrics = FLOWER_METRICS if what == "flowers" else METRICS
-        for name, result in report["models"].items():
-            entry = result["splits"].get(split)
-            if not entry:
-                continue
-            for beam, figures in entry.items():
-                if beam.startswith("beam_"):
-                    rows.append([name, beam.split("_")[1], *(f"{figures[m]:.3f}" if m in figures else "-" for m in metrics)])
-        lines += [f"{split} ({entries[0][what]} {what})", *table(["model", "beam", *metrics], rows), ""]
-    lines.append("Show and Tell has no attention: its pointing figures are the chance level of a uniform map.")
-    return "\n".join(lines)
+    return print_report(args, report, report_summary, report_details)
 
 
 COMMANDS = ModelCommands(

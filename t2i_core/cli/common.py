@@ -1,6 +1,6 @@
 """What every command shares: the :class:`Command` spec that each model's module declares,
 the shared options, the training run (``train_config``, threads, ``ship``) and the
-evaluation skeleton (load each checkpoint, measure it, print a table or JSON, ``-o FILE``).
+evaluation skeleton (load each checkpoint, measure it, print its evaluation's rendering or JSON, ``-o FILE``).
 
 Nothing here knows a model; the model modules import from here, never the reverse.
 """
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ..device import describe_machine, select_device
+from ..evaluation.formatting import Block, plain_text
 from ..training import TrainConfig
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -263,21 +264,9 @@ def write_report(report: dict, output: str | None) -> str:
     return text
 
 
-def print_report(args: argparse.Namespace, report: dict, render: Callable[[dict], str]) -> int:
-    """Write the report to ``-o`` when given, print it as JSON (``--json``) or rendered; exit code 0."""
+def print_report(args: argparse.Namespace, report: dict, *renderings: Callable[[dict], list[Block]]) -> int:
+    """Write the report to ``-o`` when given, print it as JSON (``--json``) or as the
+    blocks its evaluation renders (``report_summary``, then ``report_details``) in plain text; exit code 0."""
     text = write_report(report, args.output)
-    print(text if args.json else render(report))
+    print(text if args.json else plain_text([block for render in renderings for block in render(report)]))
     return 0
-
-
-def number(value: float | None) -> str:
-    """A figure of a report, 3 decimals; ``-`` where there is none."""
-    return "-" if value is None else f"{value:.3f}"
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Plain-text table lines: the header, a dashed rule, the rows; each column as wide as its widest cell."""
-    rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in [list(header), *rows]) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-            for row in [list(header), ["-" * w for w in widths], *rows]]

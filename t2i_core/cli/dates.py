@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..data.characters import load_vocabularies
-from ..evaluation.dates import DEFAULT_SPLITS, evaluate_on_dates
+from ..evaluation.dates import DEFAULT_SPLITS, evaluate_on_dates, report_details, report_summary
 from ..models.attention import SCORES
 from ..models.date_translator import DateTranslator, DateTranslatorConfig
 from ..pipelines.dates import DEFAULT_SCORE, DatesPipeline, shipped_checkpoint, shipped_scores
@@ -26,7 +26,6 @@ from .common import (
     print_report,
     set_threads,
     ship,
-    table,
     train_config,
 )
 
@@ -41,14 +40,14 @@ def dates_options(parser: argparse.ArgumentParser) -> None:
 
 def run_dates(args: argparse.Namespace) -> int:
     pipe = DatesPipeline(score=args.score, checkpoint=args.checkpoint)
-    results = pipe(list(args.texts))
+    result = pipe(list(args.texts))
     if args.json:
-        records = [r.to_dict() for r in results]
+        records = result.records()
         print(json.dumps(records[0] if len(records) == 1 else records))
     else:
-        for r in results:
-            flag = "" if r.valid else f"   (not valid: {r.reason})"
-            print(f"{r.text!r} -> {r.iso}  confidence {r.confidence:.3f}{flag}")
+        for text, iso, valid, confidence, reason in zip(result.texts, result.iso_dates, result.valid, result.confidences, result.reasons):
+            flag = "" if valid else f"   (not valid: {reason})"
+            print(f"{text!r} -> {iso}  confidence {confidence:.3f}{flag}")
     return 0
 
 
@@ -91,17 +90,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise FileNotFoundError("no shipped date translators; train one with `python -m t2i_core train dates --ship`")
     report = {"default_score": DEFAULT_SCORE,
               "scores": measure_checkpoints(scores, checkpoints, shipped_checkpoint, DateTranslator.from_pretrained, measure)}
-    return print_report(args, report, format_dates_report)
-
-
-def format_dates_report(report: dict) -> str:
-    """The report of ``eval dates`` as one table: a row per score function, a column per split."""
-    splits = sorted({s for r in report["scores"].values() for s in r["splits"]}, key=lambda s: (s != "test", s))
-    rows = [[score, *(f"{r['splits'][s]['exact_match']:.4f}" if s in r["splits"] else "-" for s in splits)]
-            for score, r in report["scores"].items()]
-    lines = table(["score", *(f"{s} exact match" for s in splits)], rows)
-    lines.append(f"default (shipped as best): {report['default_score']}")
-    return "\n".join(lines)
+    return print_report(args, report, report_summary, report_details)
 
 
 COMMANDS = ModelCommands(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation.round_trip import evaluate_round_trip
+from ..evaluation.round_trip import evaluate_round_trip, report_details, report_summary
 from ..evaluation.text2image import seen_prompts
 from ..registry import load_pipeline
-from .common import Command, ModelCommands, add_num, add_report_options, add_seed, at_least, number, print_report
+from .common import Command, ModelCommands, add_num, add_report_options, add_seed, at_least, print_report
 
 
 def eval_options(parser: argparse.ArgumentParser) -> None:
@@ -31,22 +31,7 @@ def run_eval(args: argparse.Namespace) -> int:
                                  beam_size=args.beam, judge=judge)
     report["generator"] = args.generator_checkpoint or f"shipped text2image-{args.encoder}"
     report["captioner"] = args.captioner_checkpoint or f"shipped caption-{captioner.name}"
-    return print_report(args, report, format_round_trip_report)
-
-
-def format_round_trip_report(report: dict) -> str:
-    """The report of ``eval round-trip`` as a few readable lines."""
-    lines = [f"{report['n']} seen prompts, {report['generator']} -> {report['captioner']} (beam {report['beam_size']})",
-             f"cycle score (petal and stem colour named in their roles): {report['cycle_score']:.3f}",
-             f"  petal colour named {report['petal_named']:.3f}, stem colour named {report['stem_named']:.3f}; "
-             f"flowers the captioner called in world {report['in_world_rate']:.3f}"]
-    if "generator_right" in report:
-        where = report["cycle_score_where_generator_right"]
-        lines.append(f"  the judge reads both colours as prompted on {report['generator_right']:.3f} of the flowers; "
-                     f"cycle score on those {number(where)}")
-    for failure in report["failures"][:5]:
-        lines.append(f"  {failure['prompt']!r} -> {failure['caption']!r}")
-    return "\n".join(lines)
+    return print_report(args, report, report_summary, report_details)
 
 
 COMMANDS = ModelCommands(

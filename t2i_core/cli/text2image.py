@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..data.preview import make_image_grid
-from ..evaluation.text2image import evaluate_text2image
+from ..evaluation.text2image import evaluate_text2image, report_details, report_summary
 from ..pipelines.text2image import Text2ImagePipeline
 from ..training import train
 from ..training.text2image_task import RECIPES, Text2ImageTask, recipe_config
@@ -22,12 +22,10 @@ from .common import (
     add_seed,
     add_training_options,
     at_least,
-    number,
     parse_checkpoints,
     print_report,
     set_threads,
     ship,
-    table,
     train_config,
 )
 
@@ -48,17 +46,18 @@ def run_generate(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".png":
         raise ValueError(f"the output must be a .png file, got {str(output)!r}")
     pipe = Text2ImagePipeline(args.encoder, checkpoint=args.checkpoint)
-    results = pipe(args.prompt, num_images=args.num, seed=args.seed, return_masks=True)
+    result = pipe(args.prompt, num_images=args.num, seed=args.seed, return_masks=True)
+    prompts = len(result.prompts)
     output.parent.mkdir(parents=True, exist_ok=True)
     # One prompt: its images wrap at 8 a row, uncaptioned; several: a captioned row per prompt.
-    columns = min(8, args.num) if len(results) == 1 else args.num
-    captions = None if len(results) == 1 else [r.prompt if j == 0 else "" for r in results for j in range(args.num)]
-    make_image_grid([im for r in results for im in r.images], captions, columns=columns, scale=2, caption_lines=2).save(output)
-    print(f"wrote {output}: {args.num} images of each of {len(results)} prompt(s) ({args.encoder}, seed {args.seed})")
+    columns = min(8, args.num) if prompts == 1 else args.num
+    captions = None if prompts == 1 else [p if j == 0 else "" for p in result.prompts for j in range(args.num)]
+    make_image_grid([im for images in result.images for im in images], captions, columns=columns, scale=2, caption_lines=2).save(output)
+    print(f"wrote {output}: {args.num} images of each of {prompts} prompt(s) ({args.encoder}, seed {args.seed})")
     if args.masks:
-        for size in results[0].masks:
+        for size, masks in result.masks.items():  # masks (P, n, size, size)
             tiles = [Image.fromarray((m / max(m.max(), 1e-6) * 255).astype("uint8"), "L").resize((64, 64), Image.Resampling.BILINEAR)
-                     for r in results for m in r.masks[size]]
+                     for m in masks.reshape(-1, size, size)]
             path = output.with_name(f"{output.stem}-mask{size}.png")
             make_image_grid(tiles, captions, columns=columns, scale=2, caption_lines=2).save(path)
             print(f"wrote {path}: attention masks at {size}x{size}")
@@ -130,25 +129,7 @@ def run_eval(args: argparse.Namespace) -> int:
     checkpoints = parse_checkpoints(args.checkpoint, what="ENCODER")
     report = evaluate_text2image(args.encoders, n_prompts=args.num, seed=args.seed, prompts_file=args.prompts,
                                  classifier=args.classifier, checkpoints=checkpoints)
-    return print_report(args, report, format_text2image_report)
-
-
-def format_text2image_report(report: dict) -> str:
-    """The report of ``evaluate_text2image`` as readable tables."""
-    judge = report["judge"]
-    lines = [f"Judge (flower attribute classifier) on {judge['n']} real test flowers: "
-             + ", ".join(f"{k} {v:.3f}" for k, v in judge["real_test_accuracy"].items())
-             + ("" if judge["fit_to_judge"] else "  ** below 0.98: the figures below are not trustworthy **"), ""]
-    generators = report["generators"]
-    if not generators:
-        return "\n".join(lines)
-    groups = list(next(iter(generators.values()))["binding_accuracy"])
-    rows = [[name] + [number(g["binding_accuracy"][k]) for k in groups]
-            + [f"{g['diversity']:.2f} ({g['diversity_ratio']:.2f}x)", f"{g['frechet']:.2f} ({g['frechet_ratio']:.2f}x)"]
-            for name, g in generators.items()]
-    lines += table(["generator", *[f"binding {k}" for k in groups], "diversity (x real)", "Frechet (x real-vs-real)"], rows)
-    lines += ["", f"real images: diversity {report['real']['diversity']:.2f}, Frechet real-vs-real {report['real']['frechet_real_vs_real']:.2f}"]
-    return "\n".join(lines)
+    return print_report(args, report, report_summary, report_details)
 
 
 COMMANDS = ModelCommands(

@@ -6,9 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..data.questions import QUESTION_TYPES
 from ..data.vocabulary import Vocabulary
-from ..evaluation.vqa import EVALUATION_SETS, evaluate_vqa
+from ..evaluation.vqa import EVALUATION_SETS, evaluate_vqa, report_details, report_summary
 from ..models.vqa import VQA_MODELS, VQAConfig
 from ..pipelines.vqa import VQAPipeline, load_checked_model, shipped_checkpoint
 from ..training import train
@@ -26,7 +25,6 @@ from .common import (
     print_report,
     set_threads,
     ship,
-    table,
     train_config,
 )
 
@@ -45,10 +43,10 @@ def run_vqa(args: argparse.Namespace) -> int:
     pipe = VQAPipeline(model=args.model, checkpoint=args.checkpoint)
     result = pipe(args.image, args.question, top=args.top)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.records()[0]))
     else:
-        print(f"{result.question!r} -> {result.answer}  ({result.confidence:.3f})")
-        for answer, probability in result.top_answers:
+        print(f"{result.questions[0]!r} -> {result.answers[0]}  ({result.confidences[0]:.3f})")
+        for answer, probability in result.top_answers[0]:
             print(f"  {answer:<10} {probability:.3f}")
     return 0
 
@@ -98,22 +96,7 @@ def run_eval(args: argparse.Namespace) -> int:
     checkpoints = parse_checkpoints(args.checkpoint, VQA_MODELS, "MODEL")
     report = {"sets": {name: {"scenes": split, "phrasing": phrasing} for name, (split, phrasing) in EVALUATION_SETS.items() if name in sets},
               "models": measure_checkpoints(args.models, checkpoints, shipped_checkpoint, load_checked_model, measure)}
-    return print_report(args, report, format_vqa_report)
-
-
-def format_vqa_report(report: dict) -> str:
-    """The report of ``eval vqa`` as one table: a row per (model, set), a column per question type."""
-    header = ["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3+ objects)", "hop 1 on focus", "hop 2 on focus"]
-    rows = []
-    for model, r in report["models"].items():
-        for name, result in r["results"].items():
-            three = result.get("position_three_objects")
-            focus = result.get("attention_on_focus", {})
-            rows.append([model, name, str(result["questions"]), f"{result['accuracy']:.3f}",
-                         *(f"{result['per_type'][k]:.3f}" if k in result["per_type"] else "-" for k in QUESTION_TYPES),
-                         "-" if three is None else f"{three:.3f}",
-                         *(f"{focus[hop]['all']:.3f}" if hop in focus else "-" for hop in ("hop 1", "hop 2"))])
-    return "\n".join(table(header, rows))
+    return print_report(args, report, report_summary, report_details)
 
 
 COMMANDS = ModelCommands(

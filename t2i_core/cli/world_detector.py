@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
-from ..evaluation.world_detector import evaluate_world_detector
+from ..evaluation.world_detector import evaluate_world_detector, report_summary
 from ..models.world_detector import WorldDetector
 from ..training.world_detector_fit import fit_world_detector
 from .common import SHIPPED, Command, ModelCommands, add_num, add_report_options, add_seed, add_ship, add_threads, at_least, print_report, set_threads
@@ -31,6 +32,8 @@ def train_options(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if not 0 < args.threshold < 1:
         raise ValueError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # a closed-form fit, not a DDP run: under torchrun rank 0 fits, saves and ships alone
     set_threads(args)
     detector = fit_world_detector(args.train_size, args.val_size, seed=args.seed, threshold=args.threshold, generated=args.generated)
     reproduce = (f"python -m t2i_core train world-detector --train-size {args.train_size} --val-size {args.val_size} "
@@ -59,20 +62,7 @@ def eval_options(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     detector = WorldDetector.from_pretrained(args.checkpoint or SHIPPED / NAME)
     report = evaluate_world_detector(detector, size=args.num, seed=args.seed, crops_per_photo=args.crops)
-    return print_report(args, report, format_world_detector_report)
-
-
-def format_world_detector_report(report: dict) -> str:
-    """The report of ``eval world-detector``: the in-world rate of each world split, the out-of-world rate of the photos."""
-    lines = [f"threshold (p-value): {report['threshold']}"]
-    for split, rate in report["in_world_rate"].items():
-        lines.append(f"  {split:<24} in world {rate:.3f}  (median score {report['median_score'][split]:.3f})")
-    photos = report["photos"]
-    lines.append(f"  photos ({photos['n']}, whole and crops)  out of world {photos['out_of_world_rate']:.3f}; "
-                 f"whole photos out {photos['whole_photos_out']:.3f}")
-    if photos["called_in_world"]:
-        lines.append("  photos called in world: " + ", ".join(photos["called_in_world"]))
-    return "\n".join(lines)
+    return print_report(args, report, report_summary)
 
 
 COMMANDS = ModelCommands(

@@ -19,6 +19,7 @@ Text and files:
 - ``vocabulary``: word vocabularies (tokenising, ids, JSON), for captions and questions.
 - ``characters``: character vocabularies, for the date translator.
 - ``karpathy``: real captioning datasets in Karpathy's split format (Flickr8k, Flickr30k, COCO).
+- ``images``: pictures from outside the worlds (uploads, dataset photos) read safely as RGB, and batched as tensors.
 - ``cache``: a world split's images rendered once and kept on disk as ``.npy``.
 - ``feature_cache``: a frozen image encoder's grids of those images, kept on disk as fp16.
 

@@ -6,13 +6,19 @@ pixels (world and its ``render_version``, split, size, seed, image size, package
 version), so a stale file is never read. Rendering runs in parallel processes; each
 sample is still a pure function of its index, so the array is identical however many
 processes drew it.
+
+Every cached array is built by one process: :func:`cached_array` holds a lock file while it
+builds, so the ranks of a ``torchrun`` job on an empty cache (or two runs sharing one) do
+not all draw the same pictures; the others wait and map the file it wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +26,11 @@ from PIL import Image
 
 from .. import __version__
 from .world import World
+
+try:
+    import fcntl  # POSIX file locks; without them (Windows) processes build a missing cache side by side
+except ImportError:
+    fcntl = None
 
 CACHE_ENV = "T2I_CACHE_DIR"
 
@@ -40,6 +51,39 @@ def save_array(path: Path, array: np.ndarray) -> None:
     partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
     np.save(partial, array)
     os.replace(partial, path)
+
+
+@contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold ``<path>.lock`` exclusively: one process at a time builds ``path``.
+
+    The lock is released when the block ends or the process dies, so a killed builder
+    never blocks the next one. Without ``fcntl`` the block runs unlocked (builds are
+    still atomic, only repeated).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cached_array(path: Path, build: Callable[[], np.ndarray]) -> np.ndarray:
+    """The array at ``path`` (.npy) memory-mapped; if absent, ``build()`` it and save it first.
+
+    One process builds (:func:`build_lock`); any other that asks meanwhile waits for it
+    and maps its file.
+    """
+    if not path.is_file():
+        with build_lock(path):
+            if not path.is_file():  # another process may have built it while this one waited
+                save_array(path, build())
+    return np.load(path, mmap_mode="r")
 
 
 def world_images_key(world: World, resized_to: int | None = None) -> str:
@@ -74,26 +118,26 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     key = f"{world_images_key(world)}-v{__version__}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
-    path = folder / f"{key}-{digest}.npy"
-    if path.is_file():
-        return np.load(path, mmap_mode="r")
-    workers = max(1, workers or os.cpu_count() or 1)
-    chunk = 256
-    ranges = [(world, s, min(s + chunk, len(world))) for s in range(0, len(world), chunk)]
-    if workers == 1 or len(ranges) == 1:
-        parts = [_render_range(r) for r in ranges]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_render_range, ranges))
-    save_array(path, np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8))
-    return np.load(path, mmap_mode="r")
+    processes = max(1, workers or os.cpu_count() or 1)
+
+    def render() -> np.ndarray:
+        chunk = 256
+        ranges = [(world, s, min(s + chunk, len(world))) for s in range(0, len(world), chunk)]
+        if processes == 1 or len(ranges) == 1:
+            parts = [_render_range(r) for r in ranges]
+        else:
+            with ProcessPoolExecutor(max_workers=processes) as pool:
+                parts = list(pool.map(_render_range, ranges))
+        return np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8)
+
+    return cached_array(folder / f"{key}-{digest}.npy", render)
 
 
 def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None = None) -> np.ndarray:
     """Every image of ``world`` resized to ``size`` squared, uint8 (N, size, size, 3), memory-mapped from the cache.
 
     Resized as the pipelines resize any picture they are given (PIL bicubic,
-    ``pipelines/images.py``), so a model trained on these sees what it will be shown: a
+    ``data/images.py``), so a model trained on these sees what it will be shown: a
     64-pixel flower enlarged to a captioner's 128 pixels, say. A world already drawn at
     ``size`` is returned as :func:`rendered_images` gives it.
     """
@@ -102,11 +146,11 @@ def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None 
         return images
     key = f"{world_images_key(world, resized_to=size)}-v{__version__}"
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
-    path = folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy"
-    if path.is_file():
-        return np.load(path, mmap_mode="r")
-    resized = np.zeros((len(images), size, size, 3), dtype=np.uint8)
-    for i in range(len(images)):
-        resized[i] = np.asarray(Image.fromarray(np.asarray(images[i])).resize((size, size), Image.Resampling.BICUBIC))
-    save_array(path, resized)
-    return np.load(path, mmap_mode="r")
+
+    def resize() -> np.ndarray:
+        resized = np.zeros((len(images), size, size, 3), dtype=np.uint8)
+        for i in range(len(images)):
+            resized[i] = np.asarray(Image.fromarray(np.asarray(images[i])).resize((size, size), Image.Resampling.BICUBIC))
+        return resized
+
+    return cached_array(folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy", resize)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from .cache import default_cache_dir, save_array
+from .cache import cached_array, default_cache_dir
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -38,15 +38,15 @@ def cached_features(encoder: nn.Module, encoder_name: str, images: np.ndarray, k
         key: names the images (world, split, size, seed, or a dataset file's digest).
     """
     name = f"captionfeat-{encoder_name}-{weights_digest(encoder)}-{key}-v{__version__}"
-    path = default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
-    if path.is_file():
-        return np.load(path, mmap_mode="r")
-    was_training = encoder.training
-    encoder.eval()
-    parts = []
-    for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
-        parts.append(encoder(batch).half().cpu().numpy())  # (b, N, D)
-    encoder.train(was_training)
-    save_array(path, np.concatenate(parts))
-    return np.load(path, mmap_mode="r")
+
+    def encode() -> np.ndarray:
+        was_training = encoder.training
+        encoder.eval()
+        parts = []
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+            parts.append(encoder(batch).half().cpu().numpy())  # (b, N, D)
+        encoder.train(was_training)
+        return np.concatenate(parts)
+
+    return cached_array(default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy", encode)

@@ -73,8 +73,3 @@ def shade(name: str, rng: np.random.Generator) -> np.ndarray:
         raise ValueError(f"no shade range for {name!r}; known: {sorted(SHADE_RANGES)}") from None
     hue, saturation, value = rng.uniform(h0, h1), rng.uniform(s0, s1), rng.uniform(v0, v1)
     return np.asarray(colorsys.hsv_to_rgb((hue / 360.0) % 1.0, saturation, value), dtype=np.float32)
-
-
-def hue_degrees(rgb) -> float:
-    """The hue of an RGB colour (floats in [0, 1]) in degrees, in [0, 360)."""
-    return colorsys.rgb_to_hsv(*(float(c) for c in rgb[:3]))[0] * 360.0

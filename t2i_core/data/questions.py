@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -154,9 +154,6 @@ class Question:
     @property
     def heldout_phrasing(self) -> bool:
         return self.template in HELDOUT_TEMPLATES[self.kind]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 _SLOT = re.compile(r"\{([a-z_]+)\}")

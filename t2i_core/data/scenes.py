@@ -343,17 +343,6 @@ def _outline_points(obj: SceneObject, dx: float = 0.0, dy: float = 0.0) -> list[
     return (offsets + np.asarray([cx - dx, cy - dy])).ravel().tolist()
 
 
-def drawn_outline(obj: SceneObject) -> list[tuple[float, float]] | None:
-    """The polygon ``obj`` is drawn as, in canvas pixels; None for a clean circle (an ellipse).
-
-    A hand-drawn object (``wobble_seed`` set) gets its wobbly outline, the same for the same
-    seed wherever the object is; a hand-drawn circle starts as an ellipse whose radii differ
-    by up to ``CIRCLE_ASPECT``.
-    """
-    points = _outline_points(obj)
-    return None if points is None else list(zip(points[0::2], points[1::2]))
-
-
 def _inner_radius(obj: SceneObject) -> float:
     """A disc of this radius (image pixels) around ``obj``'s centre lies inside it, whatever its rotation."""
     inner = SHAPE_INNER[obj.shape] * obj.radius

@@ -9,7 +9,8 @@
 - ``dates``: date translators by exact match, per split and per format.
 - ``vqa``: VQA models by accuracy per question type on held-out scenes, phrasings and looks.
 - ``world_detector``: the out-of-world detector on the worlds' test splits and on real photos.
-- ``formatting``: how the reports' Markdown writes a share (``percent``).
+- ``formatting``: how a report is shown: the tables and paragraphs each module renders it as
+  (``report_summary``, ``report_details``), written as Markdown for the app or as plain text for the CLI.
 
 Evaluation stands on pipelines, models and data; training uses it, never the reverse.
 

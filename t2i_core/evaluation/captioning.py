@@ -57,7 +57,7 @@ from ..data.flowers import captioner_caption, read_colour_roles
 from ..data.scenes import COLOURS, SHAPES, SIZES
 from ..data.vocabulary import tokenize
 from ..decoding import beam_search
-from .formatting import percent
+from .formatting import Block, Table, figure, percent
 
 ATTRIBUTE_WORDS = set(COLOURS) | set(SHAPES) | set(SIZES)
 POINTED_WORDS = set(COLOURS) | set(SHAPES)
@@ -416,27 +416,45 @@ def evaluate_captioner(
 MODEL_LABELS = {"show-attend-tell": "Show, Attend and Tell (soft attention)", "show-and-tell": "Show and Tell (no attention)"}
 
 
-def report_markdown(report: dict) -> str:
-    """The report of ``eval caption`` as Markdown: a row per captioner, test scenes (and Flowers) at beam 3.
-
-    Empty when the report holds no captioner.
-    """
+def report_summary(report: dict) -> list[Block]:
+    """The report of ``eval caption`` as the About tab shows it: a row per captioner, test
+    scenes (and Flowers) at beam 3, and what the columns mean. Empty when the report holds no captioner."""
     if not report.get("models"):
-        return ""
-    rows = ["| model | BLEU-4 | METEOR | CIDEr | every object named | every object named, held-out style | pointing accuracy "
-            "| attention mass on the object | flowers: both colours named |", "|---|---|---|---|---|---|---|---|---|"]
+        return []
+    rows = []
     for name, result in report["models"].items():
-        figures = result["splits"]["test"]["beam_3"]
+        figures = result["splits"].get("test", {}).get("beam_3", {})
         style = result["splits"].get("heldout-style", {}).get("beam_3", {})
-        flowers = result["splits"].get("flowers-test", {}).get("beam_3", {})
+        flowers = result["splits"].get(f"{FLOWER_SPLIT_PREFIX}test", {}).get("beam_3", {})
         attends = name == "show-attend-tell"
-        rows.append(f"| {MODEL_LABELS.get(name, name)} | {figures['BLEU-4']:.3f} | {figures['METEOR']:.3f} | {figures['CIDEr']:.2f} | "
-                    f"{percent(figures.get('all_objects_named'))} | {percent(style.get('all_objects_named'))} | "
-                    f"{percent(figures['pointing_accuracy']) if attends else '- (no attention)'} | "
-                    f"{percent(figures['attention_mass']) if attends else '-'} | {percent(flowers.get('roles_named'))} |")
-    return "\n".join(rows) + (
-        "\n\nTest scenes (and Flowers test pictures), beam 3. Every object named: the caption names each object's colour "
-        "and shape. Pointing: the attention peak of a word naming an object falls inside that object's mask."
-    )
+        rows.append([MODEL_LABELS.get(name, name), figure(figures.get("BLEU-4")), figure(figures.get("METEOR")),
+                     figure(figures.get("CIDEr"), 2), percent(figures.get("all_objects_named")), percent(style.get("all_objects_named")),
+                     percent(figures.get("pointing_accuracy")) if attends else "- (no attention)",
+                     percent(figures.get("attention_mass")) if attends else "-", percent(flowers.get("roles_named"))])
+    return [Table(["model", "BLEU-4", "METEOR", "CIDEr", "every object named", "every object named, held-out style", "pointing accuracy",
+                   "attention mass on the object", "flowers: both colours named"], rows),
+            "Test scenes (and Flowers test pictures), beam 3. Every object named: the caption names each object's colour "
+            "and shape. Pointing: the attention peak of a word naming an object falls inside that object's mask."]
 
 
+SCENE_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "exact_match", "all_objects_named", "objects_named",
+                 "pointing_accuracy", "attention_mass")
+FLOWER_METRICS = ("BLEU-4", "exact_match", "roles_named", "petal_named", "stem_named")
+
+
+def report_details(report: dict) -> list[Block]:
+    """What ``eval caption`` prints below the summary: a table per split (test first,
+    Flowers last), a row per captioner and beam size, a column per metric."""
+    blocks: list[Block] = []
+    splits = list(dict.fromkeys(s for r in report["models"].values() for s in r["splits"]))
+    splits.sort(key=lambda s: (s.startswith(FLOWER_SPLIT_PREFIX), s != "test"))  # test first, flowers last, else as measured
+    for split in splits:
+        entries = {name: r["splits"][split] for name, r in report["models"].items() if split in r["splits"]}
+        first = next(iter(entries.values()))
+        what = "flowers" if "flowers" in first else "scenes"  # the count of pictures says which world
+        metrics = FLOWER_METRICS if what == "flowers" else SCENE_METRICS
+        rows = [[name, beam.split("_")[1], *(figure(figures.get(m)) for m in metrics)]
+                for name, entry in entries.items() for beam, figures in entry.items() if beam.startswith("beam_")]
+        blocks.append(Table(["model", "beam", *metrics], rows, title=f"{split} ({first[what]} {what})"))
+    blocks.append("Show and Tell has no attention: its pointing figures are the chance level of a uniform map.")
+    return blocks

@@ -19,6 +19,7 @@ import numpy as np
 from ..data.characters import CharacterVocabulary
 from ..data.dates import DatesWorld, is_calendar_date
 from ..models.date_translator import DateTranslator, translate_texts
+from .formatting import Block, Table, figure, percent
 
 DEFAULT_SPLITS = ("test", "heldout-formats")
 
@@ -77,16 +78,20 @@ def evaluate_on_dates(
     return report
 
 
-def report_markdown(report: dict) -> str:
-    """The report of ``eval dates`` as a Markdown table: exact match per attention score, the default marked.
-
-    Empty when the report holds no translator.
-    """
+def report_summary(report: dict) -> list[Block]:
+    """The report of ``eval dates`` as the About tab shows it: exact match per attention
+    score on the test split and the held-out formats, the default marked. Empty when the report holds no translator."""
     if not report.get("scores"):
-        return ""
-    rows = ["| attention score | test exact match | held-out formats |", "|---|---|---|"]
-    for score, result in report["scores"].items():
-        splits = result["splits"]
-        marker = " (default)" if score == report.get("default_score") else ""
-        rows.append(f"| `{score}`{marker} | {splits['test']['exact_match']:.1%} | {splits['heldout-formats']['exact_match']:.1%} |")
-    return "\n".join(rows)
+        return []
+    rows = [[f"`{score}`" + (" (default)" if score == report.get("default_score") else ""),
+             *(percent(result["splits"].get(split, {}).get("exact_match")) for split in ("test", "heldout-formats"))]
+            for score, result in report["scores"].items()]
+    return [Table(["attention score", "test exact match", "held-out formats"], rows)]
+
+
+def report_details(report: dict) -> list[Block]:
+    """What ``eval dates`` prints below the summary: exact match on every split measured, to four decimals."""
+    splits = sorted({s for r in report["scores"].values() for s in r["splits"]}, key=lambda s: (s != "test", s))
+    return [Table(["score", *(f"{s} exact match" for s in splits)],
+                  [[score, *(figure(r["splits"].get(s, {}).get("exact_match"), 4) for s in splits)]
+                   for score, r in report["scores"].items()])]

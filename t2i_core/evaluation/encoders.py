@@ -34,8 +34,7 @@ import numpy as np
 from ..data.flowers import FlowersWorld
 from ..registry import TEXT_ENCODERS, load_text_encoder
 from ..text_encoders.base import TextEncoder
-from ..text_encoders.glove import tokenize
-from .formatting import percent
+from .formatting import Block, Table, figure, percent
 
 DEFAULT_ENCODERS: tuple[str, ...] = ("use", "glove-avg")
 BUILTIN_TRIPLETS = "data/order_triplets.jsonl"  # relative to this package
@@ -53,11 +52,6 @@ class Triplet:
     anchor: str
     paraphrase: str
     swap: str
-
-
-def is_word_permutation(a: str, b: str) -> bool:
-    """Whether ``a`` and ``b`` have the same words, counted, ignoring case and punctuation."""
-    return Counter(tokenize(a)) == Counter(tokenize(b))
 
 
 def load_triplets(path: str | Path | None = None) -> list[Triplet]:
@@ -394,20 +388,56 @@ def evaluate_encoders(
     }
 
 
-def report_markdown(report: dict) -> str:
-    """The report of :func:`evaluate_encoders` as a Markdown table: order swap and paraphrase cosines, probe accuracies.
-
-    Empty when the report holds no encoder.
-    """
+def report_summary(report: dict) -> list[Block]:
+    """The report of :func:`evaluate_encoders` as the About tab shows it: a row per encoder,
+    its order-swap and paraphrase cosines and its probe accuracies. Empty when the report holds no encoder."""
     if not report.get("encoders"):
-        return ""
-    rows = ["| encoder | cosine to the order swap | cosine to a paraphrase | probe: new phrasings | probe: new colour pairs |", "|---|---|---|---|---|"]
-    for name, result in report["encoders"].items():
-        triplets, probe = result["triplets"], result.get("probe") or {}
-        rows.append(
-            f"| `{name}` | {triplets['mean_cosine_swap']:.3f} | {triplets['mean_cosine_paraphrase']:.3f} | "
-            f"{percent(probe.get('heldout_templates_both_right'))} | {percent(probe.get('heldout_pairs_both_right'))} |"
-        )
-    return "\n".join(rows)
+        return []
+    rows = [[f"`{name}`", figure(r["triplets"]["mean_cosine_swap"]), figure(r["triplets"]["mean_cosine_paraphrase"]),
+             percent((r.get("probe") or {}).get("heldout_templates_both_right")),
+             percent((r.get("probe") or {}).get("heldout_pairs_both_right"))] for name, r in report["encoders"].items()]
+    return [Table(["encoder", "cosine to the order swap", "cosine to a paraphrase", "probe: new phrasings", "probe: new colour pairs"], rows)]
 
 
+def report_details(report: dict, show_wrong: int = 3) -> list[Block]:
+    """What ``eval encoders`` prints below the summary: triplet accuracy by kind, up to
+    ``show_wrong`` wrong triplets per encoder, every probe split, STS and the seconds taken."""
+    config, results = report["config"], report["encoders"]
+    n = sum(config["triplets_by_kind"].values())
+
+    def kind(k: dict) -> str:
+        return f"{figure(k['accuracy'])} ({k['mean_cosine_paraphrase']:.3f}/{k['mean_cosine_swap']:.3f})"
+
+    blocks: list[Block] = [Table(
+        ["kind", "n", *results],
+        [*([name, str(count), *(kind(r["triplets"]["by_kind"][name]) for r in results.values())]
+           for name, count in config["triplets_by_kind"].items()),
+         ["all", str(n), *(kind(r["triplets"]) for r in results.values())]],
+        title=f"Word-order triplets: {n} from {config['triplets']}; accuracy (the paraphrase strictly closer than the swap), "
+              f"then the mean cosine to the paraphrase / to the swap",
+    )]
+    for name, r in results.items():
+        wrong = r["triplets"]["wrong"]
+        lines = [f"{name}: {len(wrong)} of {n} triplets wrong" + (":" if wrong and show_wrong > 0 else "")]
+        lines += [f"  [{w['kind']}] {w['anchor']!r}: paraphrase {w['cosine_paraphrase']:.3f}, swap {w['cosine_swap']:.3f} {w['swap']!r}"
+                  for w in wrong[: max(0, show_wrong)]]
+        if 0 < show_wrong < len(wrong):
+            lines.append(f"  ... and {len(wrong) - show_wrong} more (--json lists them all)")
+        blocks.append("\n".join(lines))
+    probes = {name: r["probe"] for name, r in results.items() if r["probe"]}
+    if probes:
+        first = next(iter(probes.values()))
+        blocks.append(Table(
+            ["encoder", "test", "held-out templates", "held-out pairs", "held-out pairs swapped"],
+            [[name, figure(p["test_both_right"]), figure(p["heldout_templates_both_right"]), figure(p["heldout_pairs_both_right"]),
+              figure(p["splits"]["heldout-pairs"]["swapped"])] for name, p in probes.items()],
+            title=f"Binding probe: petal and stem colour both right (linear probe on {first['train_captions']} train captions; "
+                  f"chance {first['chance_both_right']:.3f})",
+        ))
+    sts = {name: r["sts"] for name, r in results.items() if r["sts"]}
+    if sts:
+        blocks.append(Table(["encoder", "pearson", "spearman", "pairs"],
+                            [[name, figure(s["pearson"]), figure(s["spearman"]), str(s["n"])] for name, s in sts.items()],
+                            title=f"STS: correlation of cosine with gold scores ({config['sts']})"))
+    blocks.append("seconds: " + ", ".join(f"{name} {r['seconds']:.1f}" for name, r in results.items()))
+    return blocks

@@ -36,7 +36,7 @@ from ..models.flower_classifier import FlowerAttributeClassifier
 from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
 from ..pipelines.text2image import Text2ImagePipeline
 from ..registry import load_text_encoder
-from .formatting import percent
+from .formatting import Block, Table, figure, percent
 
 COLOUR_KEYS = ("petal_colour", "stem_colour")
 
@@ -211,7 +211,7 @@ def _to_unit(images: np.ndarray) -> torch.Tensor:
 
 
 def _score(judge, images: torch.Tensor, prompts: list[Prompt]) -> tuple[list[bool], dict[str, list[bool]]]:
-    predicted = judge(images)
+    predicted = judge(images).attributes
     both = [all(predicted[i][k] == p.expected[k] for k in COLOUR_KEYS) for i, p in enumerate(prompts)]
     hits: dict[str, list[bool]] = {}
     for i, p in enumerate(prompts):
@@ -269,7 +269,7 @@ def evaluate_text2image(
     real_features_a, real_features_b = judge.features(real_a), judge.features(real_b)
     truth = load_world("flowers", "test", size=len(real), seed=seed + 7)
     judge_accuracy = {}
-    predicted = judge(_to_unit(real))
+    predicted = judge(_to_unit(real)).attributes
     for key in ATTRIBUTE_VALUES:
         judge_accuracy[key] = float(np.mean([predicted[s.index][key] == s.attributes[key] for s in truth.samples(render=False)]))
 
@@ -335,31 +335,46 @@ def evaluate_text2image(
     return report
 
 
-def report_markdown(report: dict) -> str:
-    """The report of :func:`evaluate_text2image` as Markdown: a row per generator, and what the columns mean.
+SUMMARY_GROUPS = {"seen": "(a) seen", "heldout-templates": "(b) new phrasings", "heldout-pairs": "(c) new colour pairs",
+                  "swapped-twins": "(d) swapped twins"}
+STATED_ATTRIBUTES = {"centre_colour": "centre colour", "petal_shape": "petal shape", "petal_count": "petal count", "size": "size"}
 
-    Empty when the report holds no generator.
-    """
+
+def report_summary(report: dict) -> list[Block]:
+    """The report of :func:`evaluate_text2image` as the About tab shows it: a row per
+    generator (binding accuracy per group, diversity and Frechet distance against real
+    flowers, each stated attribute), and what the columns mean. Empty when the report holds no generator."""
     if not report.get("generators"):
-        return ""
-    rows = ["| generator | (a) seen | (b) new phrasings | (c) new colour pairs | (d) swapped twins | diversity / real | Frechet / real-vs-real "
-            "| centre colour | petal shape | petal count | size |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+        return []
+    rows = []
     for name, result in report["generators"].items():
-        binding = result["binding_accuracy"]
-        stated = result["attribute_accuracy"].get("seen", {})
-        rows.append(
-            f"| `{name}` | {percent(binding.get('seen'))} | {percent(binding.get('heldout-templates'))} | "
-            f"{percent(binding.get('heldout-pairs'))} | {percent(binding.get('swapped-twins'))} | "
-            f"{result['diversity_ratio']:.2f} | {result['frechet_ratio']:.2f} | "
-            + " | ".join(percent(stated.get(k)) for k in ("centre_colour", "petal_shape", "petal_count", "size")) + " |"
-        )
+        binding, stated = result["binding_accuracy"], result["attribute_accuracy"].get("seen", {})
+        rows.append([f"`{name}`", *(percent(binding.get(group)) for group in SUMMARY_GROUPS),
+                     figure(result["diversity_ratio"], 2), figure(result["frechet_ratio"], 2),
+                     *(percent(stated.get(key)) for key in STATED_ATTRIBUTES)])
+    header = ["generator", *SUMMARY_GROUPS.values(), "diversity / real", "Frechet / real-vs-real", *STATED_ATTRIBUTES.values()]
     judge = report["judge"]
-    return "\n".join(rows) + (
-        f"\n\nBinding accuracy: petal **and** stem colour as the prompt says, judged by a flower classifier "
-        f"that reads real test flowers with at least {percent(judge['min_accuracy'])} accuracy per attribute "
-        f"({report['config']['n_prompts']} prompts per group). The last four columns: how often an attribute "
-        f"comes out as stated, on the seen prompts that state it."
-    )
+    return [Table(header, rows),
+            f"Binding accuracy: petal **and** stem colour as the prompt says, judged by a flower classifier "
+            f"that reads real test flowers with at least {percent(judge['min_accuracy'])} accuracy per attribute "
+            f"({report['config']['n_prompts']} prompts per group). The last four columns: how often an attribute "
+            f"comes out as stated, on the seen prompts that state it."]
 
 
+def report_details(report: dict) -> list[Block]:
+    """What ``eval text2image`` prints below the summary: the judge's accuracy on real
+    flowers, the binding accuracy on the user's prompts (``--prompts``), and diversity and
+    Frechet distance themselves next to the real flowers' figures."""
+    judge, generators = report["judge"], report["generators"]
+    blocks: list[Block] = [
+        f"Judge (flower attribute classifier) on {judge['n']} real test flowers: "
+        + ", ".join(f"{key} {figure(value)}" for key, value in judge["real_test_accuracy"].items())
+        + ("" if judge["fit_to_judge"] else ". BELOW 0.98: the figures above are not to be trusted.")]
+    if generators:
+        extra = [g for g in dict.fromkeys(g for r in generators.values() for g in r["binding_accuracy"]) if g not in SUMMARY_GROUPS]
+        blocks.append(Table(["generator", *(f"binding {group}" for group in extra), "diversity", "Frechet"],
+                            [[name, *(percent(r["binding_accuracy"].get(group)) for group in extra),
+                              figure(r["diversity"], 2), figure(r["frechet"], 2)] for name, r in generators.items()]))
+    real = report["real"]
+    blocks.append(f"real flowers: diversity {real['diversity']:.2f}, Frechet real-vs-real {real['frechet_real_vs_real']:.2f}")
+    return blocks

@@ -33,7 +33,7 @@ from ..data.questions import ANSWERS, QUESTION_TYPES, Question, scene_objects, s
 from ..data.vocabulary import Vocabulary
 from ..models.image_encoders import build_image_encoder
 from ..models.vqa import box_cells, check_encoder, encode_questions
-from .formatting import percent
+from .formatting import Block, Table, figure, percent
 
 # name -> (Scenes split of the scenes, phrasing of the questions)
 EVALUATION_SETS: dict[str, tuple[str, str]] = {
@@ -172,18 +172,27 @@ def evaluate_vqa(
     return report
 
 
-def report_markdown(report: dict) -> str:
-    """The report of ``eval vqa`` as Markdown: a row per model, its accuracy on test scenes per question type.
-
-    Empty when the report holds no model.
-    """
+def report_summary(report: dict) -> list[Block]:
+    """The report of ``eval vqa`` as the About tab shows it: a row per model, its accuracy
+    on test scenes per question type and overall on the held-out style. Empty when the report holds no model."""
     if not report.get("models"):
-        return ""
-    rows = ["| model | overall | " + " | ".join(QUESTION_TYPES) + " | overall, held-out style |", "|---" * (len(QUESTION_TYPES) + 3) + "|"]
+        return []
+    rows = []
     for name, result in report["models"].items():
-        test, style = result["results"]["test"], result["results"].get("heldout-style", {})
-        rows.append(f"| {name} | {percent(test['accuracy'])} | " + " | ".join(percent(test["per_type"].get(t)) for t in QUESTION_TYPES)
-                    + f" | {percent(style.get('accuracy'))} |")
-    return "\n".join(rows)
+        test, style = result["results"].get("test", {}), result["results"].get("heldout-style", {})
+        rows.append([name, percent(test.get("accuracy")), *(percent(test.get("per_type", {}).get(t)) for t in QUESTION_TYPES),
+                     percent(style.get("accuracy"))])
+    return [Table(["model", "overall", *QUESTION_TYPES, "overall, held-out style"], rows)]
 
 
+def report_details(report: dict) -> list[Block]:
+    """What ``eval vqa`` prints below the summary: a row per model and evaluation set, its
+    questions, accuracy per question type, on position questions about 3+ objects, and the
+    attention's share on the question's focus per hop."""
+    hops = ("hop 1", "hop 2")
+    rows = [[model, name, str(result["questions"]), figure(result["accuracy"]),
+             *(figure(result["per_type"].get(t)) for t in QUESTION_TYPES), figure(result.get("position_three_objects")),
+             *(figure(result.get("attention_on_focus", {}).get(hop, {}).get("all")) for hop in hops)]
+            for model, r in report["models"].items() for name, result in r["results"].items()]
+    return [Table(["model", "set", "questions", "overall", *QUESTION_TYPES, "position (3+ objects)", *(f"{hop} on focus" for hop in hops)],
+                  rows)]

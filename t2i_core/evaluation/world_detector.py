@@ -17,6 +17,7 @@ import skimage.data
 from ..data import load_world, world_class
 from ..data.cache import rendered_images
 from ..models.world_detector import EncoderStatistics, WorldDetector
+from .formatting import Block, Table, figure
 
 # scikit-image's sample pictures that are photographs (of the world, the sky, cells, a
 # page), read offline from the wheel. Drawings and synthetic patterns (logo, colour wheel,
@@ -71,3 +72,15 @@ def evaluate_world_detector(detector: WorldDetector, size: int = 500, seed: int 
                         "whole_photos_out": float(out[[i for i, (n, _) in enumerate(photos) if "-crop" not in n]].double().mean()),
                         "called_in_world": [n for (n, _), o in zip(photos, out) if not o]}
     return report
+
+
+def report_summary(report: dict) -> list[Block]:
+    """The report of :func:`evaluate_world_detector`: the share called in world and the
+    median score of each world split, then the share of photos called out of world."""
+    photos = report["photos"]
+    return [Table(["split", "in world", "median score"],
+                  [[split, figure(rate), figure(report["median_score"][split])] for split, rate in report["in_world_rate"].items()],
+                  title=f"threshold (p-value): {report['threshold']}"),
+            f"photos ({photos['n']}, whole and crops): out of world {figure(photos['out_of_world_rate'])}; "
+            f"whole photos out {figure(photos['whole_photos_out'])}"
+            + (f"\nphotos called in world: {', '.join(photos['called_in_world'])}" if photos["called_in_world"] else "")]

@@ -6,7 +6,11 @@ flat, outlined or hand-drawn, on plain or textured backgrounds) and the Flowers 
 flower drawn by the text-to-image generator comes back as a flower caption. Any other
 picture, a photo included, still gets a caption in those words ("a large red circle to
 the left of ..."), not a description of what a person sees; the out-of-world detector
-marks it (``CaptionResult.in_world`` False) so that no one has to take it at its word.
+marks it (``CaptionOutput.in_world`` False) so that no one has to take it at its word.
+
+``pipe(image)`` and ``pipe([images])`` both return a :class:`CaptionOutput`, whose fields
+hold the batch; ``CaptionPipeline.from_pretrained(folder_or_hub_id)`` loads a captioner and
+the vocabulary beside its weights by name.
 
 Any image the safe loader reads is accepted (PIL, path, bytes, numpy; RGB, RGBA, L, P,
 CMYK, 16-bit; EXIF rotation honoured). Images above the pixel limit are refused before
@@ -16,7 +20,6 @@ only needs its input size; everything is then resized to the model's square inpu
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ..checkpoint import read_config_file, resolve_checkpoint_dir
+from ..data.images import load_rgb, to_tensor_batch
 from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
@@ -32,7 +37,7 @@ from ..models.captioning import CAPTION_MODELS, Captioner
 from ..models.image_encoders import build_image_encoder
 from ..models.world_detector import WorldVerdict
 from .heatmaps import heatmap_overlay
-from .images import load_rgb, to_tensor_batch
+from .pretrained import PretrainedPipeline
 from .world_check import load_world_detector
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -58,13 +63,13 @@ TRAINED_ON = trained_on_note(("scenes", "flowers"))  # the shipped captioners
 
 
 def trained_worlds(folder: str | Path) -> tuple[str, ...]:
-    """The data a captioner checkpoint was trained on, from its ``config.json`` metadata.
+    """The data the captioner checkpoint ``folder`` (a folder or hub id) was trained on, from its ``config.json`` metadata.
 
     ``("scenes",)``, ``("flowers",)``, ``("scenes", "flowers")`` (saved as "scenes+flowers"),
     or ``("karpathy:PATH",)`` for photos; a checkpoint that does not say is a Scenes one
     (the first shipped captioners did not).
     """
-    stored = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("metadata", {})
+    stored = read_config_file(resolve_checkpoint_dir(folder)).get("metadata", {})
     return tuple(str(stored.get("data", "scenes")).split("+"))
 
 
@@ -76,46 +81,47 @@ def shipped_checkpoint(model: str) -> Path:
 
 
 @dataclass
-class CaptionResult:
-    """A caption with the attention map of every word.
+class CaptionOutput:
+    """What :class:`CaptionPipeline` returns: a caption per image, with the attention map of every word.
 
-    ``attention`` is (len(words), h, w), each map summing to 1: where the model looked to
-    choose that word (uniform for Show and Tell, which has no attention). ``image`` is the
-    input as RGB (at most ``DISPLAY_SIZE`` on a side), the image the overlays are drawn on.
-    ``in_world`` says whether the picture looks like the worlds the model was trained on,
-    and ``in_world_score`` how typical it is of them (the out-of-world detector's p-value,
+    ``in_world`` says whether each picture looks like the worlds the model was trained on,
+    and ``in_world_scores`` how typical it is of them (the out-of-world detector's p-value,
     ``models/world_detector.py``): when False the caption is still given, but it describes a
     picture the model has no words for. A captioner trained on photos (Karpathy-format
-    data) has no world to check: ``in_world`` is True and ``in_world_score`` NaN.
+    data) has no world to check: ``in_world`` is True and the score NaN.
     """
 
-    text: str
-    words: list[str]
-    attention: np.ndarray
-    image: Image.Image
-    score: float
-    finished: bool
-    in_world: bool
-    in_world_score: float
-    has_attention: bool = True
+    captions: list[str]  # (B,) each image's caption, its words joined by spaces
+    words: list[list[str]]  # (B, words_b) the words of each caption
+    # B arrays (words_b, h, w) float64, each word's map summing to 1: where the model looked to
+    # choose that word (uniform for Show and Tell, which has no attention).
+    attention: list[np.ndarray]
+    images: list[Image.Image]  # (B,) the inputs as RGB, at most DISPLAY_SIZE on a side: what the overlays are drawn on
+    scores: list[float]  # (B,) each caption's log-probability (divided by the length penalty, if any)
+    finished: list[bool]  # (B,) whether each caption ended before max_length
+    in_world: list[bool]  # (B,)
+    in_world_scores: list[float]  # (B,) in [0, 1]
+    has_attention: bool = True  # False for Show and Tell
 
-    def overlay(self, index: int, opacity: float = 0.6) -> Image.Image:
-        """The image with word ``index``'s map as a smoothed heatmap on top (PIL RGB)."""
-        if not -len(self.words) <= index < len(self.words):
-            raise IndexError(f"word index {index} is out of range for a caption of {len(self.words)} words")
-        return heatmap_overlay(self.image, self.attention[index], opacity=opacity)
+    def overlay(self, word: int, item: int = 0, opacity: float = 0.6) -> Image.Image:
+        """Image ``item`` with the map of its caption's word ``word`` as a smoothed heatmap on top (PIL RGB)."""
+        words = self.words[item]
+        if not -len(words) <= word < len(words):
+            raise IndexError(f"word index {word} is out of range for a caption of {len(words)} words")
+        return heatmap_overlay(self.images[item], self.attention[item][word], opacity=opacity)
 
-    def overlays(self) -> list[Image.Image]:
-        """One overlay per word."""
-        return [self.overlay(i) for i in range(len(self.words))]
+    def overlays(self, item: int = 0) -> list[Image.Image]:
+        """One overlay per word of caption ``item``."""
+        return [self.overlay(i, item) for i in range(len(self.words[item]))]
 
-    def strip(self, tile: int = 128) -> Image.Image:
-        """Every word's overlay side by side, ``tile`` pixels square, with the word written under it."""
+    def strip(self, item: int = 0, tile: int = 128) -> Image.Image:
+        """Every word's overlay of caption ``item`` side by side, ``tile`` pixels square, with the word written under it."""
         label = 18
-        strip = Image.new("RGB", (max(1, len(self.words)) * tile, tile + label), "white")
+        words = self.words[item]
+        strip = Image.new("RGB", (max(1, len(words)) * tile, tile + label), "white")
         pen = ImageDraw.Draw(strip)
-        for i, word in enumerate(self.words):
-            strip.paste(self.overlay(i).resize((tile, tile), Image.Resampling.LANCZOS), (i * tile, 0))
+        for i, word in enumerate(words):
+            strip.paste(self.overlay(i, item).resize((tile, tile), Image.Resampling.LANCZOS), (i * tile, 0))
             width = pen.textlength(word)
             pen.text((i * tile + (tile - width) / 2, tile + 3), word, fill="black")
         return strip
@@ -129,19 +135,22 @@ def _open(image: Any, size: int) -> Image.Image:
     return rgb
 
 
-class CaptionPipeline:
-    """``pipe(image, beam_size=3)`` -> :class:`CaptionResult`.
+class CaptionPipeline(PretrainedPipeline):
+    """``pipe(image, beam_size=3)`` or ``pipe([images])`` -> :class:`CaptionOutput`.
+
+    ``CaptionPipeline.from_pretrained(folder_or_hub_id)`` loads a captioner by name, with the
+    vocabulary saved beside its weights.
 
     Args:
         model: ``show-attend-tell`` (soft attention, the default) or ``show-and-tell``.
-        checkpoint: a checkpoint folder (default: the shipped one for ``model``).
+        checkpoint: a checkpoint folder or hub id (default: the shipped one for ``model``).
         device: cpu, cuda, mps (default: automatic).
     """
 
     trained_on = TRAINED_ON
 
     def __init__(self, model: str = "show-attend-tell", checkpoint: str | Path | None = None, device: str | None = None):
-        folder = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(model)
+        folder = resolve_checkpoint_dir(checkpoint if checkpoint is not None else shipped_checkpoint(model))
         self.device = select_device(device)
         self.model = Captioner.from_pretrained(folder, device=self.device)
         self.vocabulary = Vocabulary.load(folder)
@@ -168,43 +177,59 @@ class CaptionPipeline:
                 self.detector_encoder = build_image_encoder("efficientnet-lite0").to(self.device).eval()
 
     @torch.no_grad()
-    def __call__(self, image: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionResult:
-        """Caption one image (PIL, path, bytes or numpy array in any mode).
+    def __call__(self, images: Any, beam_size: int = 3, length_penalty: float = 0.0, max_length: int | None = None) -> CaptionOutput:
+        """Caption one image or a list of them (each PIL, path, bytes or numpy array in any mode); one image is a batch of one.
 
         Raises:
-            ImageInputError: the input is not a readable image, or is too large.
-            ValueError: a bad beam size or length.
+            ImageInputError: an input is not a readable image, or is too large.
+            ValueError: a bad beam size or length, or an empty list.
         """
+        # 1. check inputs
         if not isinstance(beam_size, int) or not 1 <= beam_size <= MAX_BEAM:
             raise ValueError(f"beam_size must be an integer from 1 to {MAX_BEAM}, got {beam_size!r}")
         max_length = max_length or self.model.config.max_length
         if max_length < 1:
             raise ValueError(f"max_length must be at least 1, got {max_length}")
+        items = list(images) if isinstance(images, (list, tuple)) else [images]
+        if not items:
+            raise ValueError("no image to caption")
+        # 2. read the images and encode them
         size = self.model.config.image_size
-        rgb = _open(image, size)
-        batch = to_tensor_batch([rgb], size).to(self.device)  # (1, 3, size, size) in [0, 1]
-        features = self.model.encode(batch)  # (1, N, D)
-        verdict = WorldVerdict(True, float("nan"), "")
-        if self.worlds:
-            # The detector reads EfficientNet's 112 features of each cell (the colour encoder appends its own after them).
-            grid = features[..., :112] if self.detector_encoder is None else self.detector_encoder(to_tensor_batch([rgb], DETECTOR_IMAGE_SIZE).to(self.device))
-            verdict = self.world_detector.judge(grid, worlds=self.worlds)[0]
+        rgbs = [_open(item, size) for item in items]
+        batch = to_tensor_batch(rgbs, size).to(self.device)  # (B, 3, size, size) in [0, 1]
+        features = self.model.encode(batch)  # (B, N, D)
+        # 3. ask the out-of-world detector
+        verdicts = self._world_verdicts(rgbs, features)
+        # 4. decode with beam search
         best = beam_search(
             self.model.decoder, features, self.vocabulary.start_id, self.vocabulary.end_id,
             beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
-        )[0]
-        words = self.vocabulary.decode(best.tokens)
-        g = self.model.grid_size
-        attention = best.attention.numpy().reshape(len(best.tokens), g, g).astype(np.float64)
-        attention /= attention.sum(axis=(1, 2), keepdims=True).clip(min=1e-12)  # exactly 1 after float32 rounding
-        return CaptionResult(
-            text=" ".join(words),
+        )  # B decoded sequences
+        # 5. words and their maps
+        words = [self.vocabulary.decode(b.tokens) for b in best]
+        return CaptionOutput(
+            captions=[" ".join(w) for w in words],
             words=words,
-            attention=attention,
-            image=rgb,
-            score=best.score,
-            finished=best.finished,
-            in_world=verdict.in_world,
-            in_world_score=verdict.score,
+            attention=[self._maps(b) for b in best],
+            images=rgbs,
+            scores=[b.score for b in best],
+            finished=[b.finished for b in best],
+            in_world=[v.in_world for v in verdicts],
+            in_world_scores=[v.score for v in verdicts],
             has_attention=self.model.config.kind == "show-attend-tell",
         )
+
+    def _world_verdicts(self, rgbs: list[Image.Image], features: torch.Tensor) -> list[WorldVerdict]:
+        """The detector's verdict on each picture; features (B, N, D) are the captioner's grid, reused when the detector reads that grid."""
+        if not self.worlds:
+            return [WorldVerdict(True, float("nan"), "") for _ in rgbs]
+        # The detector reads EfficientNet's 112 features of each cell (the colour encoder appends its own after them).
+        grid = features[..., :112] if self.detector_encoder is None else self.detector_encoder(to_tensor_batch(rgbs, DETECTOR_IMAGE_SIZE).to(self.device))
+        return self.world_detector.judge(grid, worlds=self.worlds)
+
+    def _maps(self, decoded) -> np.ndarray:
+        """The attention of each word of one decoded caption as (words, g, g) float64, each map summing to 1."""
+        g = self.model.grid_size
+        attention = decoded.attention.numpy().reshape(len(decoded.tokens), g, g).astype(np.float64)
+        attention /= attention.sum(axis=(1, 2), keepdims=True).clip(min=1e-12)  # exactly 1 after float32 rounding
+        return attention

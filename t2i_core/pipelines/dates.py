@@ -1,8 +1,9 @@
 """``load_pipeline("dates")``: a written date in, ISO ``YYYY-MM-DD`` and its attention out.
 
-``pipe("5 April 09")`` returns a :class:`DateResult`; ``pipe([...])`` a list of them. The
-shipped translators (one per attention score function, in ``checkpoints/dates/<score>``)
-were trained on the Dates world: English month and weekday names, numeric dates with
+``pipe("5 April 09")`` and ``pipe([...])`` both return a :class:`DatesOutput`, whose fields
+hold the batch; ``DatesPipeline.from_pretrained(folder_or_hub_id)`` loads a translator and
+its character vocabularies by name. The shipped translators (one per attention score
+function, in ``checkpoints/dates/<score>``) were trained on the Dates world: English month and weekday names, numeric dates with
 ``/``, ``.`` or ``-``, compact dates like ``22JAN2016`` and ``2016JAN22``, two-digit years
 read by the strptime pivot (00-68 -> 2000s). Numeric dates follow the world's ambiguity
 rule (:data:`t2i_core.data.dates.AMBIGUITY_RULE`): of the two leading numbers, one above
@@ -22,17 +23,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..checkpoint import resolve_checkpoint_dir
 from ..data.characters import load_vocabularies
 from ..data.dates import is_calendar_date
 from ..device import select_device
 from ..models.attention import SCORES
 from ..models.date_translator import DateTranslator, translate_texts
+from .pretrained import PretrainedPipeline
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints" / "dates"
 # The score function whose translator is the default: the best on the validation split
@@ -62,56 +65,52 @@ def shipped_scores() -> list[str]:
 
 
 @dataclass
-class DateResult:
-    """One translation.
+class DatesOutput:
+    """What :class:`DatesPipeline` returns: one translation per written date.
 
-    Attributes:
-        text: the input, with leading and trailing white space removed (what the model read).
-        iso: the model's ``YYYY-MM-DD`` (empty for empty input).
-        attention: (len(iso), len(text)) float64: row i is where output character i looked,
-            each row summing to 1.
-        valid: the input looks like a date, the model knows its characters and is confident,
-            and ``iso`` is a real calendar day.
-        confidence: the model's probability of the whole output (product over its characters).
-        reason: why ``valid`` is False (None when it is True).
+    A translation is ``valid`` when the input looks like a date, the model knows its
+    characters and is confident, and the output is a real calendar day; ``reasons`` says
+    why not otherwise.
     """
 
-    text: str
-    iso: str
-    attention: np.ndarray
-    valid: bool
-    confidence: float
-    reason: str | None = None
-    character_confidence: list[float] = field(default_factory=list)
+    texts: list[str]  # (B,) the inputs, surrounding white space removed (what the model read)
+    iso_dates: list[str]  # (B,) the model's YYYY-MM-DD ("" for empty input)
+    # B arrays (len(iso_dates[b]), len(texts[b])) float64: row i is where output character i
+    # looked, each row summing to 1.
+    attention: list[np.ndarray]
+    valid: list[bool]  # (B,)
+    confidences: list[float]  # (B,) the model's probability of the whole output (product over its characters)
+    reasons: list[str | None]  # (B,) why a translation is not valid (None when it is)
+    character_confidences: list[list[float]]  # (B, len(iso_dates[b])) each output character's probability
 
-    @property
-    def input_characters(self) -> list[str]:
-        return list(self.text)
-
-    @property
-    def output_characters(self) -> list[str]:
-        return list(self.iso)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able record: text, iso, valid, reason, confidence, attention as nested lists."""
-        return {
-            "text": self.text,
-            "iso": self.iso,
-            "valid": self.valid,
-            "reason": self.reason,
-            "confidence": round(self.confidence, 6),
-            "attention_shape": list(self.attention.shape),
-            "attention": [[round(float(v), 5) for v in row] for row in self.attention],
-        }
+    def records(self) -> list[dict[str, Any]]:
+        """One JSON-able record per date: text, iso, valid, reason, confidence, attention as nested lists."""
+        return [
+            {
+                "text": text,
+                "iso": iso,
+                "valid": valid,
+                "reason": reason,
+                "confidence": round(confidence, 6),
+                "attention_shape": list(attention.shape),
+                "attention": [[round(float(v), 5) for v in row] for row in attention],
+            }
+            for text, iso, attention, valid, confidence, reason in zip(
+                self.texts, self.iso_dates, self.attention, self.valid, self.confidences, self.reasons
+            )
+        ]
 
 
-class DatesPipeline:
-    """``pipe(text)`` -> :class:`DateResult`; ``pipe([texts])`` -> a list of them.
+class DatesPipeline(PretrainedPipeline):
+    """``pipe(text)`` or ``pipe([texts])`` -> :class:`DatesOutput`.
+
+    ``DatesPipeline.from_pretrained(folder_or_hub_id)`` loads a translator by name, with the
+    character vocabularies saved beside its weights.
 
     Args:
         score: the shipped translator with this attention score (additive, dot, general;
             default: the best, :data:`DEFAULT_SCORE`).
-        checkpoint: a translator folder instead of a shipped one.
+        checkpoint: a translator folder or hub id instead of a shipped one.
         device: cpu, cuda, mps (default: automatic).
         min_confidence: outputs the model gives a lower probability are not ``valid``.
     """
@@ -120,9 +119,9 @@ class DatesPipeline:
 
     def __init__(self, score: str | None = None, checkpoint: str | Path | None = None, device: str | None = None,
                  min_confidence: float = MIN_CONFIDENCE):
-        folder = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(score)
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        folder = resolve_checkpoint_dir(checkpoint if checkpoint is not None else shipped_checkpoint(score))
         self.device = select_device(device)
         self.model = DateTranslator.from_pretrained(folder, device=self.device)
         self.source_vocabulary, self.target_vocabulary = load_vocabularies(folder)
@@ -133,17 +132,17 @@ class DatesPipeline:
         self.max_input_length = config.max_input_length
         self.min_confidence = min_confidence
 
-    def __call__(self, texts: str | Sequence[str]) -> DateResult | list[DateResult]:
-        """Translate one written date or a list of them.
+    def __call__(self, texts: str | Sequence[str]) -> DatesOutput:
+        """Translate one written date or a list of them; one date is a batch of one.
 
         Raises:
             TypeError: an input is not a string (or a list of strings).
             ValueError: an input is longer than ``max_input_length`` characters.
         """
-        single = isinstance(texts, str)
-        if not single and not isinstance(texts, (list, tuple)):
+        # 1. check inputs
+        if not isinstance(texts, (str, list, tuple)):
             raise TypeError(f"pass a date as a string, or a list of strings; got {type(texts).__name__}")
-        items = [texts] if single else list(texts)
+        items = [texts] if isinstance(texts, str) else list(texts)
         cleaned = []
         for item in items:
             if not isinstance(item, str):
@@ -155,16 +154,24 @@ class DatesPipeline:
                     f"{self.max_input_length} (no written date is that long)"
                 )
             cleaned.append(item)
+        # 2. translate the non-empty ones in one batch
         to_translate = [t for t in cleaned if t]
         outputs = iter(translate_texts(self.model, self.source_vocabulary, self.target_vocabulary, to_translate, device=self.device)
                        if to_translate else [])
-        results = [self._result(text, next(outputs)) if text else self._empty() for text in cleaned]
-        return results[0] if single else results
+        # 3. judge each translation
+        translations = [self._judge(text, next(outputs)) if text else _empty_translation() for text in cleaned]
+        return DatesOutput(
+            texts=[t.text for t in translations],
+            iso_dates=[t.iso for t in translations],
+            attention=[t.attention for t in translations],
+            valid=[t.reason is None for t in translations],
+            confidences=[t.confidence for t in translations],
+            reasons=[t.reason for t in translations],
+            character_confidences=[t.character_confidences for t in translations],
+        )
 
-    def _empty(self) -> DateResult:
-        return DateResult(text="", iso="", attention=np.zeros((0, 0)), valid=False, confidence=0.0, reason="empty input")
-
-    def _result(self, text: str, output: tuple[str, np.ndarray, np.ndarray]) -> DateResult:
+    def _judge(self, text: str, output: tuple[str, np.ndarray, np.ndarray]) -> _Translation:
+        """The translation of ``text`` (iso, attention (len(iso), len(text)), log-probabilities (len(iso),)), with the reason it is not valid."""
         iso, attention, log_probs = output
         attention = attention.astype(np.float64)
         attention /= attention.sum(axis=1, keepdims=True).clip(min=1e-12)  # exactly 1 after float32 rounding
@@ -179,7 +186,20 @@ class DatesPipeline:
             reason = f"the output {iso!r} is not a calendar date"
         elif confidence < self.min_confidence:
             reason = f"the model is unsure (confidence {confidence:.2f} < {self.min_confidence})"
-        return DateResult(
-            text=text, iso=iso, attention=attention, valid=reason is None, confidence=confidence, reason=reason,
-            character_confidence=[round(math.exp(float(v)), 6) for v in log_probs],
-        )
+        return _Translation(text, iso, attention, confidence, reason, [round(math.exp(float(v)), 6) for v in log_probs])
+
+
+class _Translation(NamedTuple):
+    """One date of a :class:`DatesOutput`, while the batch is assembled."""
+
+    text: str
+    iso: str
+    attention: np.ndarray  # (len(iso), len(text))
+    confidence: float
+    reason: str | None
+    character_confidences: list[float]
+
+
+def _empty_translation() -> _Translation:
+    """An empty input: nothing to translate, so nothing is valid."""
+    return _Translation("", "", np.zeros((0, 0)), 0.0, "empty input", [])

@@ -1,7 +1,8 @@
 """Compare sentence encoders on the same sentences: cosines, similarity matrices, PCA maps.
 
 The dashboard's door into the engine. Encoders load once, by name from the registry;
-every method takes plain strings and returns plain numbers and numpy arrays.
+``pipe(sentences)`` returns an :class:`EncoderComparisonOutput`, and every other method
+takes plain strings and returns plain numbers and numpy arrays.
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ def parse_pairs_table(data: bytes | str, max_pairs: int = MAX_UPLOAD_PAIRS) -> l
 
 
 @dataclass
+class EncoderComparisonOutput:
+    """What :class:`EncoderComparisonPipeline` returns: the same sentences seen by every encoder that loaded."""
+
+    sentences: list[str]  # (N,) the sentences, checked and stripped
+    embeddings: dict[str, np.ndarray]  # encoder name -> (N, dim)
+    similarities: dict[str, np.ndarray]  # encoder name -> (N, N) cosine similarities
+    projections: dict[str, np.ndarray]  # encoder name -> (N, 2) PCA coordinates in that encoder's space
+
+
+@dataclass
 class WordVector:
     """One token of a sentence as ``glove-avg`` sees it: its vector, or None if unknown."""
 
@@ -108,6 +119,21 @@ class EncoderComparisonPipeline:
     @property
     def encoder_names(self) -> list[str]:
         return list(self.encoders)
+
+    def __call__(self, sentences: str | Sequence[str]) -> EncoderComparisonOutput:
+        """Embeddings, cosine matrices and PCA maps of the sentences under every encoder; one sentence is a batch of one.
+
+        Raises:
+            ValueError: no sentence, too many, or one that is empty, overlong or garbled.
+        """
+        texts = check_sentences([sentences] if isinstance(sentences, str) else list(sentences))
+        embeddings = {name: encoder.encode(texts) for name, encoder in self.encoders.items()}
+        return EncoderComparisonOutput(
+            sentences=texts,
+            embeddings=embeddings,
+            similarities={name: cosine_matrix(v) for name, v in embeddings.items()},
+            projections={name: pca_2d(v) for name, v in embeddings.items()},
+        )
 
     def embed(self, sentences: Sequence[str]) -> dict[str, np.ndarray]:
         """Encoder name -> (N, dim) embeddings of the checked sentences."""

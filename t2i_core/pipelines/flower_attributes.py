@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..checkpoint import resolve_checkpoint_dir
+from ..data.images import load_rgb, to_tensor_batch
 from ..device import select_device
 from ..models.flower_classifier import FlowerAttributeClassifier
-from .images import load_rgb, to_tensor_batch
+from .pretrained import PretrainedPipeline
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "flower-attributes"
 
 
-class FlowerAttributesPipeline:
-    """Images in, one dict of predicted attributes per image out.
+@dataclass
+class FlowerAttributesOutput:
+    """What :class:`FlowerAttributesPipeline` returns: the judge's reading of each image."""
 
-    ``pipe(images)`` takes one image or a list (PIL, paths, numpy arrays) and returns a
-    list of ``{"petal_colour": "red", ..., "confidence": {...}}``; ``pipe.features(images)``
-    gives the classifier's feature vectors (N, feature_dim), the space in which generated
-    and real images are compared.
+    attributes: list[dict[str, str]]  # (N,) each image's predicted value of every attribute: {"petal_colour": "red", ...}
+    confidences: list[dict[str, float]]  # (N,) the probability of each of those predictions
+
+
+class FlowerAttributesPipeline(PretrainedPipeline):
+    """Images in, the predicted attributes of each out.
+
+    ``pipe(images)`` takes one image or a list (PIL, paths, numpy arrays), or a tensor
+    (N, 3, H, W) in [0, 1], and returns a :class:`FlowerAttributesOutput`;
+    ``pipe.features(images)`` gives the classifier's feature vectors (N, feature_dim), the
+    space in which generated and real images are compared.
+    ``FlowerAttributesPipeline.from_pretrained(folder_or_hub_id)`` loads a classifier by name.
     """
 
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, device: str | None = None, batch_size: int = 256):
         self.device = select_device(device)
-        self.model = FlowerAttributeClassifier.from_pretrained(checkpoint, device=self.device)
+        self.model = FlowerAttributeClassifier.from_pretrained(resolve_checkpoint_dir(checkpoint), device=self.device)
         self.batch_size = batch_size
 
     def _tensor(self, images) -> torch.Tensor:
@@ -37,22 +49,22 @@ class FlowerAttributesPipeline:
         return to_tensor_batch([load_rgb(im) for im in items], self.model.config.image_size)
 
     @torch.no_grad()
-    def __call__(self, images: Any | Sequence[Any]) -> list[dict[str, Any]]:
+    def __call__(self, images: Any | Sequence[Any]) -> FlowerAttributesOutput:
+        """The attributes of one image or a batch; one image is a batch of one.
+
+        Raises:
+            ImageInputError: an input is not a readable image, or is too large.
+        """
         batch = self._tensor(images)  # (N, 3, H, W) in [0, 1]
-        results: list[dict[str, Any]] = []
+        output = FlowerAttributesOutput(attributes=[], confidences=[])
         for start in range(0, len(batch), self.batch_size):
             logits = self.model(batch[start : start + self.batch_size].to(self.device))
-            probabilities = {k: v.softmax(1).cpu().numpy() for k, v in logits.items()}
+            probabilities = {k: v.softmax(1).cpu().numpy() for k, v in logits.items()}  # attribute -> (n, values)
             for i in range(len(next(iter(probabilities.values())))):
-                row: dict[str, Any] = {}
-                confidence = {}
-                for key, p in probabilities.items():
-                    best = int(np.argmax(p[i]))
-                    row[key] = self.model.config.attributes[key][best]
-                    confidence[key] = float(p[i, best])
-                row["confidence"] = confidence
-                results.append(row)
-        return results
+                best = {key: int(np.argmax(p[i])) for key, p in probabilities.items()}
+                output.attributes.append({key: self.model.config.attributes[key][b] for key, b in best.items()})
+                output.confidences.append({key: float(probabilities[key][i, b]) for key, b in best.items()})
+        return output
 
     @torch.no_grad()
     def features(self, images: Any | Sequence[Any]) -> np.ndarray:

@@ -1,5 +1,8 @@
 """``load_pipeline("text2image", encoder="use")``: sentences in, flower images out.
 
+``pipe(prompt)`` and ``pipe([prompts])`` both return a :class:`Text2ImageOutput`;
+``Text2ImagePipeline.from_pretrained(folder_or_hub_id)`` loads a generator by name.
+
 The generator and its sentence encoder load once. The same prompt and seed give the same
 images: the noise comes from a generator seeded per call, and the conditioning uses the
 mean of the conditioning-augmentation Gaussian.
@@ -15,10 +18,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..checkpoint import resolve_checkpoint_dir
 from ..device import select_device
 from ..models.text2image_gan import Text2ImageGenerator
 from ..registry import load_text_encoder
 from .heatmaps import heatmap_overlay
+from .pretrained import PretrainedPipeline
 from .text_input import check_sentence
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -33,44 +38,50 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
 
 
 @dataclass
-class GeneratedImages:
-    """Images of one prompt with the generator's residual-attention masks.
+class Text2ImageOutput:
+    """What :class:`Text2ImagePipeline` returns: the images of every prompt, and on request the generator's masks.
 
-    ``masks`` maps a resolution (8, 16) to an array (N, r, r) in (0, 1): the soft mask of
-    the attention module at that resolution, averaged over channels.
+    Image ``j`` of every prompt was drawn from the same noise, so two prompts differ only by their text.
     """
 
-    prompt: str
-    images: list[Image.Image]
+    prompts: list[str]  # (P,) the prompts as the generator read them (surrounding white space removed)
+    images: list[list[Image.Image]]  # (P, num_images) 64x64 RGB images
+    # resolution r (8, 16) -> (P, num_images, r, r) in (0, 1): the soft mask of the residual-attention
+    # module at that resolution, averaged over channels; empty unless the call asked for masks.
     masks: dict[int, np.ndarray] = field(default_factory=dict)
 
-    def mask_overlays(self, resolution: int = 16, scale: int = 2) -> list[Image.Image]:
-        """Each image, enlarged ``scale`` times, with its mask at ``resolution`` as a heatmap on top."""
+    def mask_overlays(self, prompt: int = 0, resolution: int = 16, scale: int = 2) -> list[Image.Image]:
+        """Each image of prompt ``prompt``, enlarged ``scale`` times, with its mask at ``resolution`` as a heatmap on top."""
         if resolution not in self.masks:
             raise ValueError(f"no mask at {resolution}x{resolution}; masks exist at {sorted(self.masks) or 'none (return_masks=False)'}")
         return [
             heatmap_overlay(image.resize((image.width * scale, image.height * scale), Image.Resampling.LANCZOS), mask)
-            for image, mask in zip(self.images, self.masks[resolution])
+            for image, mask in zip(self.images[prompt], self.masks[resolution][prompt])
         ]
 
 
-class Text2ImagePipeline:
-    """``pipe(prompt, num_images=4, seed=0)`` -> list of PIL images (a list per prompt for a list).
+class Text2ImagePipeline(PretrainedPipeline):
+    """``pipe(prompt, num_images=4, seed=0)`` -> :class:`Text2ImageOutput`, for one prompt or a list.
+
+    ``Text2ImagePipeline.from_pretrained(folder_or_hub_id)`` loads a generator by name and
+    the sentence encoder it was trained with.
 
     Args:
-        encoder: the text encoder the generator was trained with (``use`` or ``glove-avg``).
+        encoder: the text encoder the generator was trained with (``use`` or ``glove-avg``);
+            default: the one the checkpoint names, ``use`` for the shipped default.
         checkpoint: a folder or hub id; default ``checkpoints/text2image-<encoder>``.
         device: where to run (default: automatic, or ``$T2I_DEVICE``).
     """
 
-    def __init__(self, encoder: str = "use", checkpoint: str | Path | None = None, device: str | None = None):
+    def __init__(self, encoder: str | None = None, checkpoint: str | Path | None = None, device: str | None = None):
         self.device = select_device(device)
-        self.generator = Text2ImageGenerator.from_pretrained(checkpoint or CHECKPOINTS / f"text2image-{encoder}", device=self.device)
+        folder = resolve_checkpoint_dir(checkpoint if checkpoint is not None else CHECKPOINTS / f"text2image-{encoder or 'use'}")
+        self.generator = Text2ImageGenerator.from_pretrained(folder, device=self.device)
         trained_with = self.generator.config.text_encoder
-        if trained_with != encoder:
+        if encoder is not None and trained_with != encoder:
             raise ValueError(f"this generator was trained with the {trained_with!r} encoder, not {encoder!r}")
-        self.encoder_name = encoder
-        self.encoder = load_text_encoder(encoder)
+        self.encoder_name = trained_with
+        self.encoder = load_text_encoder(trained_with)
 
     def embed(self, prompts: Sequence[str]) -> torch.Tensor:
         """Sentence embeddings (N, text_dim) of checked prompts."""
@@ -87,25 +98,32 @@ class Text2ImagePipeline:
         out = self.generator(embeddings, noise, sample_condition=False, return_masks=return_masks)
         return out.images, {k: v.cpu().numpy() for k, v in out.masks.items()}
 
-    def __call__(self, prompt: str | Sequence[str], num_images: int = 4, seed: int = 0, return_masks: bool = False):
-        """Images for one prompt (a list of PIL images) or for several (a list of such lists).
+    def __call__(self, prompt: str | Sequence[str], num_images: int = 4, seed: int = 0, return_masks: bool = False) -> Text2ImageOutput:
+        """``num_images`` images of each prompt; a single prompt is a batch of one.
 
-        With ``return_masks=True`` each prompt gives a :class:`GeneratedImages` instead.
         Image i of a prompt uses the same noise whatever the prompt, so two prompts with
-        one seed differ only by their text.
+        one seed differ only by their text. ``return_masks`` also returns the
+        residual-attention masks (``Text2ImageOutput.masks``).
+
+        Raises:
+            ValueError: an empty, overlong or garbled prompt, or ``num_images`` out of range.
         """
+        # 1. check inputs
         if not 1 <= int(num_images) <= MAX_IMAGES:
             raise ValueError(f"num_images must be between 1 and {MAX_IMAGES}, got {num_images}")
-        single = isinstance(prompt, str)
-        prompts = [prompt] if single else list(prompt)
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        # 2. encode the prompts
         embeddings = self.embed(prompts)  # (P, D)
-        noise = self._noise(int(num_images), seed)  # (n, noise_dim), shared by all prompts
-        results = []
-        for text, embedding in zip(prompts, embeddings):
-            images, masks = self.generate(embedding.expand(int(num_images), -1), noise, return_masks)
-            pil = to_pil(images)
-            results.append(GeneratedImages(text.strip(), pil, masks) if return_masks else pil)
-        return results[0] if single else results
+        # 3. draw the noise, shared by all prompts
+        noise = self._noise(int(num_images), seed)  # (n, noise_dim)
+        # 4. generate, prompt by prompt
+        images, masks = [], []
+        for embedding in embeddings:
+            pictures, prompt_masks = self.generate(embedding.expand(int(num_images), -1), noise, return_masks)
+            images.append(to_pil(pictures))
+            masks.append(prompt_masks)
+        stacked = {r: np.stack([m[r] for m in masks]) for r in masks[0]} if return_masks else {}  # r -> (P, n, r, r)
+        return Text2ImageOutput(prompts=[p.strip() for p in prompts], images=images, masks=stacked)
 
     def interpolate(self, text_a: str, text_b: str, steps: int = 8, seed: int = 0) -> list[Image.Image]:
         """Images walking from ``text_a`` to ``text_b`` in sentence-embedding space, with one fixed noise."""

@@ -17,5 +17,5 @@ WORLD_DETECTOR = Path(__file__).resolve().parents[2] / "checkpoints" / "world-de
 
 
 def load_world_detector(folder: str | Path | None = None, device: torch.device | str = "cpu") -> WorldDetector:
-    """The out-of-world detector in ``folder`` (default: the shipped one)."""
+    """The out-of-world detector in ``folder``, a folder or hub id (default: the shipped one)."""
     return WorldDetector.from_pretrained(folder or WORLD_DETECTOR, device=device)

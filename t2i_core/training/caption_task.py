@@ -29,9 +29,9 @@ Every ``eval_every`` steps (the CLI makes that one epoch) the task decodes the v
 images greedily and logs BLEU-4 (of the Scenes or Karpathy captions; of the flower captions
 when flowers are all there is), on Scenes the share of scenes whose every object is named
 and the attention pointing, and with flowers the share of validation flowers whose petal
-and stem colours are named in their roles. The best weights so far (by ``select``) are
-kept in ``<run>/best``; after ``patience`` evaluations without a better score the task
-stops the run: the loop saves, exports the best weights and ends it.
+and stem colours are named in their roles. The task's ``best_metric`` is its selection
+score (by ``select``), so the loop keeps the best weights so far in ``<run>/best``, ends the
+run after ``patience`` evaluations without a better score and ships the best weights.
 
 Attention supervision (``focus_weight``; Show, Attend and Tell on Scenes). Left to the
 caption loss alone, the maps of the randomised Scenes drift off the objects as training
@@ -49,8 +49,6 @@ and as the VQA model here does; only training reads the masks, captioning never 
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,20 +59,19 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..data import load_world
-from ..data.cache import default_cache_dir, rendered_images, resized_images, save_array, world_images_key
+from ..data.cache import build_lock, cached_array, default_cache_dir, rendered_images, resized_images, save_array, world_images_key
 from ..data.feature_cache import cached_features
 from ..data.flowers import captioner_caption, read_colour_roles
+from ..data.images import load_rgb
 from ..data.karpathy import load_karpathy
 from ..data.vocabulary import Vocabulary
 from ..data.world import World
 from ..evaluation.captioning import POINTED_WORDS, caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
 from ..models.captioning import Captioner, CaptionerConfig
-from ..pipelines.images import load_rgb
 from .generated_flowers import generated_flowers
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
 
-BEST = "best"
 CAPTION_WORLDS = ("scenes", "flowers")  # the worlds ``data`` may join with "+"
 GENERATED = "generated"  # ... and the generators' flowers, which ``data`` may add after them
 
@@ -225,15 +222,17 @@ def scene_focus(world: World, key: str, grid: int, max_words: int) -> SceneFocus
     folder = default_cache_dir()
     named_path, covers_path = folder / f"{name}-named.npy", folder / f"{name}-covers.npy"
     if not (named_path.is_file() and covers_path.is_file()):
-        named = np.full((len(world), max_words), -1, dtype=np.int8)
-        covers = np.zeros((len(world), MAX_FOCUS_OBJECTS, grid * grid), dtype=np.float16)
-        for i, scene in enumerate(world.samples(render=False)):
-            words = scene.caption.split()[:max_words]
-            grounding = scene.groundings[scene.captions.index(scene.caption)]
-            named[i, : len(words)] = [g if (g is not None and w in POINTED_WORDS) else -1 for w, g in zip(words, grounding)]
-            covers[i] = object_covers([obj.mask for obj in scene.objects], grid)
-        save_array(covers_path, covers)
-        save_array(named_path, named)
+        with build_lock(named_path):  # one process builds both files; the others wait for them
+            if not (named_path.is_file() and covers_path.is_file()):
+                named = np.full((len(world), max_words), -1, dtype=np.int8)
+                covers = np.zeros((len(world), MAX_FOCUS_OBJECTS, grid * grid), dtype=np.float16)
+                for i, scene in enumerate(world.samples(render=False)):
+                    words = scene.caption.split()[:max_words]
+                    grounding = scene.groundings[scene.captions.index(scene.caption)]
+                    named[i, : len(words)] = [g if (g is not None and w in POINTED_WORDS) else -1 for w, g in zip(words, grounding)]
+                    covers[i] = object_covers([obj.mask for obj in scene.objects], grid)
+                save_array(covers_path, covers)
+                save_array(named_path, named)
     return SceneFocus(np.load(named_path, mmap_mode="r"), np.load(covers_path, mmap_mode="r"))
 
 
@@ -337,30 +336,30 @@ def karpathy_images(images, size: int, json_path: Path, split: str = "train") ->
     stat = json_path.stat()
     name = f"karpathy-{split}-{json_path.stem}-px{size}-n{len(images)}"
     digest = hashlib.sha1(f"{json_path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}-{name}".encode()).hexdigest()[:10]
-    path = default_cache_dir() / f"{name}-{digest}.npy"
-    if path.is_file():
-        return np.load(path, mmap_mode="r")
-    arrays = [np.asarray(load_rgb(im.path).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8) for im in images]
-    save_array(path, np.stack(arrays))
-    return np.load(path, mmap_mode="r")
+
+    def load() -> np.ndarray:
+        return np.stack([np.asarray(load_rgb(im.path).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8) for im in images])
+
+    return cached_array(default_cache_dir() / f"{name}-{digest}.npy", load)
 
 
 class CaptionTask(TrainingTask):
-    """One captioner on Scenes, Flowers, both, or a Karpathy dataset; see the module docstring."""
+    """One captioner on Scenes, Flowers, both, or a Karpathy dataset; see the module docstring.
 
-    def __init__(self, config: CaptionTaskConfig, run_dir: str | Path, resume: bool = True):
+    The loop keeps its best weights by :meth:`selection_score` and stops it after
+    ``config.patience`` evaluations without a better one. ``run_dir`` and ``resume`` are
+    accepted for the callers' sake; the loop owns the run folder and what resuming remembers.
+    """
+
+    best_metric = "selection_score"
+
+    def __init__(self, config: CaptionTaskConfig, run_dir: str | Path | None = None, resume: bool = True):
         self.config = config
-        self.run_dir = Path(run_dir)
-        if not resume:  # a fresh run forgets the best weights of an earlier one in the same folder
-            shutil.rmtree(self.run_dir / BEST, ignore_errors=True)
+        self.patience = config.patience
         self.data = CaptionData(config)
         self.vocabulary = Vocabulary.build((c for caps in self.data.train_captions for c in caps), min_count=config.min_count)
         config.model.vocab_size = len(self.vocabulary)
-        self.best_score, self.stale, self.stopped = -1.0, 0, False
-        record = self.run_dir / BEST / "best.json"
-        if record.is_file():  # a resumed run remembers its best evaluation so far
-            saved = json.loads(record.read_text(encoding="utf-8"))
-            self.best_score, self.stale, self.stopped = saved["score"], saved["stale"], saved["stopped"]
+        self.evaluation: dict[str, float] = {}  # the step and results of the latest evaluation, kept in the export
 
     # ------------------------------------------------------------------ the loop's hooks
     def build_modules(self):
@@ -408,10 +407,6 @@ class CaptionTask(TrainingTask):
     def collate(self, items):
         return pad_captions(items)
 
-    def should_stop(self) -> bool:
-        """Early stopping: ``patience`` evaluations without a better selection score (the loop ends the run)."""
-        return self.stopped
-
     def train_step(self, batch, step):
         inputs, captions = batch[0].to(self.device), batch[1].to(self.device)
         set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
@@ -437,22 +432,10 @@ class CaptionTask(TrainingTask):
         return {"loss": loss.item(), "cross_entropy": cross_entropy.item(), "word_accuracy": accuracy, **logs}
 
     def evaluate(self, step, run_dir: Path):
-        if self.stopped:
-            return {}
+        """The validation results and the ``selection_score`` the loop keeps the best weights by."""
         results = self.validation_results()
-        score = self.selection_score(results)
-        if score > self.best_score:
-            self.best_score, self.stale = score, 0
-            self._save(self.run_dir / BEST, metadata={"step": step, **results})
-        else:
-            self.stale += 1
-            if self.stale >= self.config.patience:
-                self.stopped = True
-                print(f"early stopping at step {step}: no better validation {self.config.select} for {self.stale} evaluations")
-        record = {"score": self.best_score, "select": self.config.select, "stale": self.stale, "stopped": self.stopped, "step": step}
-        (self.run_dir / BEST).mkdir(parents=True, exist_ok=True)
-        (self.run_dir / BEST / "best.json").write_text(json.dumps(record) + "\n", encoding="utf-8")
-        return results | {"selection_score": score, "best_selection_score": self.best_score}
+        self.evaluation = {"step": step, **results}
+        return results | {"selection_score": self.selection_score(results)}
 
     def validation_results(self) -> dict[str, float]:
         """Greedy captions of every validation source, measured.
@@ -492,17 +475,9 @@ class CaptionTask(TrainingTask):
             return results["val_bleu4"]
         return min(results[k] for k in ("val_bleu4", "val_pointing_accuracy", "val_flower_roles_named", "val_generated_roles_named") if k in results)
 
-    def _save(self, folder: Path, metadata: dict | None = None) -> None:
-        # "data" names the worlds the out-of-world detector checks against; "sources" all the training data.
-        worlds = "+".join(self.config.worlds) or self.config.data
-        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": worlds, "sources": self.config.data, **(metadata or {})})
-        self.vocabulary.save(folder)
-
     def export(self, folder: Path):
-        best = self.run_dir / BEST
-        if (best / "model.safetensors").is_file():
-            if folder.exists():
-                shutil.rmtree(folder)
-            shutil.copytree(best, folder, ignore=shutil.ignore_patterns("best.json"))
-        else:
-            self._save(folder)
+        """The captioner (fp16) and its vocabulary; the metadata says its data and its latest evaluation.
+        "data" names the worlds the out-of-world detector checks against; "sources" all the training data."""
+        worlds = "+".join(self.config.worlds) or self.config.data
+        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": worlds, "sources": self.config.data, **self.evaluation})
+        self.vocabulary.save(folder)

@@ -12,8 +12,16 @@ Layout of a run folder::
       run_config.json     the TrainConfig and the task's config: how to reproduce the run
       metrics.jsonl       one JSON line per log or evaluation
       last/               resumable state (safetensors + JSON), overwritten atomically
+      best/               with the keep-best policy: the export of the best evaluation so far,
+                          and best.json (its score, evaluations since, whether the run stopped)
       samples/            whatever the task draws (sample grids)
       final/              the task's exported checkpoint(s), written at the end
+
+Keep-best policy. A task that names ``best_metric`` (a key of its ``evaluate`` results, or
+a function of them; higher is better) has the loop keep the export of its best evaluation
+in ``best/``, end the run after ``patience`` evaluations without a better score (None: never)
+and ship the best weights in ``final/``. A resumed run remembers its best score and how
+long it has waited; a run that starts at step 0 forgets them.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,11 +73,17 @@ class TrainingTask:
     loop moves them to the device and, when several processes run, wraps in
     DistributedDataParallel the ones an optimizer updates (:func:`optimized_modules`);
     ``train_step`` gets them through ``self.ddp`` (wrapped or not); ``self.device`` is set too.
+
+    ``best_metric`` turns on the loop's keep-best policy (see the module docstring): a key of
+    the ``evaluate`` results or a function of them, higher is better; ``patience`` is how many
+    evaluations without a better score end the run (None: the run goes to its last step).
     """
 
     config: Any = None
     device: torch.device = torch.device("cpu")
     ddp: dict[str, nn.Module] = {}
+    best_metric: str | Callable[[dict[str, float]], float] | None = None
+    patience: int | None = None
 
     def build_modules(self) -> dict[str, nn.Module]:
         raise NotImplementedError
@@ -96,10 +111,99 @@ class TrainingTask:
         raise NotImplementedError
 
     def should_stop(self) -> bool:
-        """Whether the run should end now (early stopping); asked on the main process before
+        """Whether the run should end now, besides ``patience``; asked on the main process before
         training and after each evaluation, and its answer sent to every process. The loop then
         saves, exports and ends the run at that step (default: never)."""
         return False
+
+
+BEST_RECORD = "best.json"
+
+
+@dataclass
+class KeepBest:
+    """The keep-best policy of one run, on the main process: the best score so far, the
+    evaluations since it (``stale``), whether the run has stopped, and ``<run>/best``."""
+
+    folder: Path
+    metric: str | Callable[[dict[str, float]], float]
+    patience: int | None = None
+    score: float | None = None  # None: no evaluation scored yet
+    step: int | None = None  # the step of the best evaluation
+    stale: int = 0
+    stopped: bool = False
+
+    @classmethod
+    def of(cls, task: TrainingTask, run_dir: Path, fresh: bool) -> KeepBest | None:
+        """The policy ``task`` asks for (None when it names no ``best_metric``); a ``fresh`` run
+        deletes an earlier run's ``best/``, a resumed one reads back its record."""
+        if task.best_metric is None:
+            return None
+        policy = cls(run_dir / "best", task.best_metric, task.patience)
+        record = policy.folder / BEST_RECORD
+        if fresh:
+            shutil.rmtree(policy.folder, ignore_errors=True)
+        elif record.is_file():
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            policy.score, policy.step, policy.stale, policy.stopped = saved["score"], saved["step"], saved["stale"], saved["stopped"]
+        return policy
+
+    @property
+    def name(self) -> str:
+        return self.metric if isinstance(self.metric, str) else getattr(self.metric, "__name__", "score")
+
+    def update(self, task: TrainingTask, step: int, results: dict[str, float]) -> dict[str, float]:
+        """Score an evaluation: export it into ``best/`` if it is the best so far, else count it
+        stale (and stop after ``patience``); returns ``results`` with the best score as
+        ``best_<metric>`` (and the score as ``<metric>`` when the metric is a function)."""
+        score = self.metric(results) if callable(self.metric) else results.get(self.metric)
+        if score is None:  # an evaluation that does not measure the metric neither improves nor waits
+            return results
+        score = float(score)
+        if self.score is None or score > self.score:
+            self.score, self.step, self.stale = score, step, 0
+            partial = self.folder.with_name(self.folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            task.export(partial)
+            self._write_record(partial)
+            _replace_folder(partial, self.folder)
+        else:
+            self.stale += 1
+            if self.patience is not None and self.stale >= self.patience:
+                self.stopped = True
+                print(f"early stopping at step {step}: no better {self.name} for {self.stale} evaluations")
+            self._write_record(self.folder)
+        logged = {f"best_{self.name}": self.score}
+        if callable(self.metric):
+            logged[self.name] = score
+        return results | logged
+
+    def export(self, task: TrainingTask, folder: Path) -> None:
+        """The run's final export: a copy of the best one (the task's own export if nothing was scored)."""
+        if self.step is None or not self.folder.is_dir():
+            task.export(folder)
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(self.folder, folder, ignore=shutil.ignore_patterns(BEST_RECORD))
+
+    def _write_record(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"metric": self.name, "score": self.score, "step": self.step, "stale": self.stale, "stopped": self.stopped}
+        partial = folder / (BEST_RECORD + ".partial")
+        partial.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        os.replace(partial, folder / BEST_RECORD)
+
+
+def _replace_folder(partial: Path, folder: Path) -> None:
+    """Rename ``partial`` over ``folder``, so a run killed half-way keeps one whole copy."""
+    if folder.exists():
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+        partial.rename(folder)
+        shutil.rmtree(old)
+    else:
+        partial.rename(folder)
 
 
 def is_main_process() -> bool:
@@ -189,6 +293,7 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         # A run that starts at step 0 (--fresh, or nothing saved yet) starts its log afresh, so
         # the records of an earlier run in the same folder are not counted as its sessions.
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    best = KeepBest.of(task, run_dir, fresh=step == 0) if rank == 0 else None
     if rank == 0:
         record = {"train": dataclasses.asdict(config), "task": _as_json(task.config), "world_size": world_size}
         (run_dir / "run_config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
@@ -228,7 +333,7 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
         module.train()
     batches = _batches(loader, sampler, epoch, batch_index)
     stop_at = config.max_steps
-    if _task_stops(task, rank, world_size):  # a run resumed after it stopped early trains no more
+    if _task_stops(task, best, rank, world_size):  # a run resumed after it stopped early trains no more
         stop_at = step
     while step < stop_at:
         epoch, batch_index, batch = next(batches)
@@ -257,13 +362,15 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
             # resumed from this step would drift from the uninterrupted one.
             with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 results = task.evaluate(step, run_dir)
+                if best is not None and results:
+                    results = best.update(task, step, results)
             for module in modules.values():
                 module.train()
             if results:
                 _log(run_dir, {"step": step, "eval": results})
                 if progress is not None:
                     progress.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
-        if step % config.eval_every == 0 and step < stop_at and _task_stops(task, rank, world_size):
+        if step % config.eval_every == 0 and step < stop_at and _task_stops(task, best, rank, world_size):
             stop_at = step  # early stopping: save the state here, export, and end the run
             if rank == 0:
                 if running:  # the steps since the last log
@@ -275,7 +382,10 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
     if rank == 0:
         for module in modules.values():
             module.eval()
-        task.export(run_dir / "final")
+        if best is not None:
+            best.export(task, run_dir / "final")
+        else:
+            task.export(run_dir / "final")
         _log(run_dir, {"step": step, "finished": True, "seconds": round(time.time() - started, 1),
                        "machine": describe_machine(device, world_size)})
     if world_size > 1:
@@ -296,9 +406,10 @@ def optimized_modules(modules: dict[str, nn.Module], optimizers: dict[str, torch
     return [name for name, module in modules.items() if any(id(p) in optimized for p in module.parameters())]
 
 
-def _task_stops(task: TrainingTask, rank: int, world_size: int) -> bool:
-    """``task.should_stop()`` as the main process answers it, on every process (a broadcast under DDP)."""
-    stop = bool(task.should_stop()) if rank == 0 else False
+def _task_stops(task: TrainingTask, best: KeepBest | None, rank: int, world_size: int) -> bool:
+    """Whether the keep-best policy ran out of patience or ``task.should_stop()``, as the main
+    process answers it, on every process (a broadcast under DDP)."""
+    stop = ((best is not None and best.stopped) or bool(task.should_stop())) if rank == 0 else False
     return _broadcast_flag(stop, world_size)
 
 

@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.feature_cache import weights_digest
-from ..data.questions import ANSWERS, Question, scene_objects, split_questions
+from ..data.questions import ANSWERS, Question, question_vocabulary_words, scene_objects, split_questions
 from ..data.vocabulary import Vocabulary
 from ..evaluation.vqa import accuracy_by_type, answer_questions, split_features
 from ..models.image_encoders import build_image_encoder
@@ -138,7 +138,10 @@ class VQATask(TrainingTask):
         self.questions = split_questions(self.train_world, phrasing="train", per_kind=config.per_kind, seed=config.world_seed, scenes=self.train_scenes)
         self.val_questions = split_questions(self.val_world, phrasing="train", seed=config.world_seed, scenes=self.val_scenes)
         self.val_heldout = split_questions(self.val_world, phrasing="heldout", seed=config.world_seed, scenes=self.val_scenes)
-        self.vocabulary = Vocabulary.build(q.text for q in self.questions)
+        # Every word the training phrasings can write, not only those the sampled questions use: a small
+        # run's validation questions may hold a word its few training questions lack. Counting each once
+        # more keeps a full run's vocabulary (where every word occurs) and so its ids as they were.
+        self.vocabulary = Vocabulary.build([*(q.text for q in self.questions), " ".join(question_vocabulary_words())])
         config.model.vocab_size = len(self.vocabulary)
         config.model.num_answers = len(ANSWERS)
         config.model.encoder_digest = weights_digest(encoder)

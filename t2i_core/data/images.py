@@ -1,8 +1,11 @@
-"""Turning whatever a user hands in into an RGB image, safely.
+"""Pictures from outside the worlds: whatever a user or a dataset hands in, read safely as
+an RGB image (:func:`load_rgb`), and a batch of them as the tensor a model reads
+(:func:`to_tensor_batch`).
 
 Accepts a PIL image, a path, raw bytes or a numpy array, in any mode (RGB, RGBA, L, P,
 CMYK, I;16, animated GIF: the first frame), honours EXIF rotation, and refuses images
-whose pixel count would blow up memory before decoding them.
+whose pixel count would blow up memory before decoding them. The pipelines read their
+inputs with it; training reads a Karpathy dataset's photos with it.
 """
 
 from __future__ import annotations
