@@ -37,6 +37,9 @@ class CheckpointNotFoundError(FileNotFoundError):
     """No checkpoint at the given folder, and none in the hub cache or on the hub."""
 
 
+# The checkpoints this repository ships (safetensors + JSON), one folder per model.
+SHIPPED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+
 def _offline_by_env() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import torch
 
+from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..device import describe_machine, select_device
 from ..evaluation.formatting import Block, plain_text
 from ..training import TrainConfig
 
-SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
+SHIPPED = SHIPPED_CHECKPOINTS
 
 # One torch thread per process: the shipped models were trained that way on a 2-core
 # machine shared by several runs, and torchrun does the same (OMP_NUM_THREADS=1 per

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..checkpoint import read_config_file, resolve_checkpoint_dir
+from ..checkpoint import SHIPPED_CHECKPOINTS, read_config_file, resolve_checkpoint_dir
 from ..data.images import load_rgb, to_tensor_batch
 from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
@@ -40,7 +40,7 @@ from .heatmaps import heatmap_overlay
 from .pretrained import PretrainedPipeline
 from .world_check import load_world_detector
 
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+CHECKPOINTS = SHIPPED_CHECKPOINTS
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
 DETECTOR_IMAGE_SIZE = 128  # the out-of-world detector was fitted on pictures resized to this (models/world_detector.py)
 MAX_BEAM = 16

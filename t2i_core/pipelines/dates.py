@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checkpoint import resolve_checkpoint_dir
+from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..data.characters import load_vocabularies
 from ..data.dates import is_calendar_date
 from ..device import select_device
@@ -37,7 +37,7 @@ from ..models.attention import SCORES
 from ..models.date_translator import DateTranslator, translate_texts
 from .pretrained import PretrainedPipeline
 
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints" / "dates"
+CHECKPOINTS = SHIPPED_CHECKPOINTS / "dates"
 # The score function whose translator is the default: the best on the validation split
 # (see the date translator section of README.md for every score's figures).
 DEFAULT_SCORE = "dot"

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import resolve_checkpoint_dir
+from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..data.images import load_rgb, to_tensor_batch
 from ..device import select_device
 from ..models.flower_classifier import FlowerAttributeClassifier
 from .pretrained import PretrainedPipeline
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "flower-attributes"
+DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS / "flower-attributes"
 
 
 @dataclass

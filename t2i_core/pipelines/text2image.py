@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import resolve_checkpoint_dir
+from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..device import select_device
 from ..models.text2image_gan import Text2ImageGenerator
 from ..registry import load_text_encoder
@@ -26,7 +26,7 @@ from .heatmaps import heatmap_overlay
 from .pretrained import PretrainedPipeline
 from .text_input import check_sentence
 
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+CHECKPOINTS = SHIPPED_CHECKPOINTS
 MAX_IMAGES = 64
 MAX_STEPS = 32
 

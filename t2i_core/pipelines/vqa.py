@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import resolve_checkpoint_dir
+from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..data.feature_cache import weights_digest
 from ..data.images import load_rgb, to_tensor_batch
 from ..data.vocabulary import Vocabulary
@@ -37,7 +37,7 @@ from .heatmaps import heatmap_overlay
 from .pretrained import PretrainedPipeline
 from .world_check import load_world_detector
 
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+CHECKPOINTS = SHIPPED_CHECKPOINTS
 DISPLAY_SIZE = 512  # the result keeps the input image at most this big, for overlays
 TRAINED_ON = (
     "Trained on questions about the Scenes world (1-4 coloured shapes, shaded, flat, outlined or hand-drawn): "

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 
+from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..models.world_detector import WorldDetector
 
-WORLD_DETECTOR = Path(__file__).resolve().parents[2] / "checkpoints" / "world-detector"
+WORLD_DETECTOR = SHIPPED_CHECKPOINTS / "world-detector"
 
 
 def load_world_detector(folder: str | Path | None = None, device: torch.device | str = "cpu") -> WorldDetector:

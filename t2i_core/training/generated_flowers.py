@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..data import load_world
 from ..data.cache import default_cache_dir, save_array
 from ..data.flowers import captioner_caption
@@ -40,7 +41,7 @@ from .text2image_task import caption_embeddings
 NOISE_SEED = 10_000_000  # flower i of a split draws its noise from NOISE_SEED + i (+ 5_000_000 for val)
 GENERATORS = ("use", "glove-avg")
 BATCH = 64
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+CHECKPOINTS = SHIPPED_CHECKPOINTS
 
 
 def _digest(folder: Path) -> str:
