@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from hub_cache import build_hub_cache
 from t2i_core import cli
 from t2i_core.cli import build_parser, common, main
 from t2i_core.evaluation import shipped_results
@@ -118,6 +119,24 @@ def test_every_eval_command_prints_json_or_writes_it():
     for path in evals:
         args = build_parser().parse_args([*path, "--json", "-o", "report.json"])
         assert args.json is True and args.output == "report.json", path
+
+
+def test_an_eval_command_measures_a_checkpoint_given_by_hub_repo_id_as_it_measures_the_folder(tmp_path, monkeypatch, capsys):
+    import huggingface_hub.constants
+
+    folder = ROOT / "checkpoints" / "dates" / "dot"
+    build_hub_cache(tmp_path / "hub", "t2i-core/dates-dot", folder)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    reports = {}
+    for name in (str(folder), "t2i-core/dates-dot"):
+        assert main(["eval", "dates", "--scores", "dot", "--checkpoint", f"dot={name}", "-n", "40", "--json"]) == 0
+        reports[name] = json.loads(capsys.readouterr().out)["scores"]["dot"]
+    from_folder, from_hub = reports.values()
+    assert Path(from_hub["checkpoint"]).is_relative_to(tmp_path / "hub")
+    assert {k: v for k, v in from_folder.items() if k not in ("checkpoint", "seconds")} == \
+        {k: v for k, v in from_hub.items() if k not in ("checkpoint", "seconds")}
+    assert main(["eval", "dates", "--scores", "dot", "--checkpoint", "dot=t2i-core/no-such-model", "-n", "40"]) != 0
+    assert "'t2i-core/no-such-model' is not a local folder and is not in the local hub cache" in capsys.readouterr().err
 
 
 def test_each_model_module_imports_only_the_neutral_module_of_the_cli():

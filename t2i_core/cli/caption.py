@@ -36,7 +36,7 @@ from .common import (
 def caption_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="an image file (PNG, JPEG, GIF, WebP, BMP, TIFF)")
     parser.add_argument("--model", choices=CAPTION_MODELS, default="show-attend-tell", help="which captioner (default show-attend-tell)")
-    parser.add_argument("--checkpoint", default=None, help="a captioner folder instead of the shipped one")
+    parser.add_argument("--checkpoint", default=None, help="a captioner folder or Hub repo id instead of the shipped one")
     parser.add_argument("--beam", type=int, default=3, help="beam size; 1 is greedy (default 3)")
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha (default 0)")
     parser.add_argument("--overlays", default=None, metavar="DIR", help="write one PNG per word: the image with that word's attention")

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import SHIPPED_CHECKPOINTS
+from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..device import describe_machine, select_device
 from ..evaluation.formatting import Block, plain_text
 from ..training import TrainConfig
@@ -145,9 +145,9 @@ def add_report_options(parser: argparse.ArgumentParser, printed: str = "a table"
 
 
 def add_checkpoints(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--checkpoint NAME=PATH`` (repeatable): measure another checkpoint under a name."""
+    """``--checkpoint NAME=PATH`` (repeatable): measure another checkpoint (a folder or Hub repo id) under a name."""
     parser.add_argument("--checkpoint", action="append", default=[], metavar=f"{what}=PATH",
-                        help=f"measure another checkpoint for a {what.lower()} (repeatable)")
+                        help=f"measure another checkpoint for a {what.lower()}: a folder or a Hugging Face Hub repo id (repeatable)")
 
 
 # ---------------------------------------------------------------------- training
@@ -241,11 +241,12 @@ def parse_checkpoints(items: Sequence[str], names: Sequence[str] | None = None, 
 def measure_checkpoints(names: Iterable[str], checkpoints: dict[str, str], shipped: Callable[[str], Path],
                         load: Callable[[Path], Any], measure: Callable[[Any, Path], dict]) -> dict[str, dict]:
     """The skeleton of an ``eval`` command: for each name, the checkpoint given for it
-    (``--checkpoint NAME=PATH``) or the shipped one, loaded and measured; each result
-    also says which checkpoint it measured and how many seconds that took (loading not counted)."""
+    (``--checkpoint NAME=PATH``, a folder or a Hub repo id) or the shipped one, loaded and
+    measured; each result also says which checkpoint it measured (the local folder it was
+    read from) and how many seconds that took (loading not counted)."""
     results = {}
     for name in names:
-        folder = Path(checkpoints.get(name) or shipped(name))
+        folder = resolve_checkpoint_dir(checkpoints.get(name) or shipped(name))
         model = load(folder)
         started = time.time()
         result = measure(model, folder)

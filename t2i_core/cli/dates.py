@@ -34,7 +34,7 @@ from .common import (
 def dates_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="one or more written dates")
     parser.add_argument("--score", choices=SCORES, default=None, help="which shipped translator (default: the best one)")
-    parser.add_argument("--checkpoint", default=None, help="a translator folder instead of the shipped one")
+    parser.add_argument("--checkpoint", default=None, help="a translator folder or Hub repo id instead of the shipped one")
     parser.add_argument("--json", action="store_true", help="print JSON (iso, valid, confidence, attention)")
 
 

@@ -34,7 +34,7 @@ def vqa_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", metavar="IMAGE", help="an image file (any format Pillow reads)")
     parser.add_argument("question", metavar="QUESTION", help="the question, in quotes")
     parser.add_argument("--model", choices=VQA_MODELS, default="attention", help="which shipped model (default attention)")
-    parser.add_argument("--checkpoint", default=None, help="a VQA model folder instead of the shipped one")
+    parser.add_argument("--checkpoint", default=None, help="a VQA model folder or Hub repo id instead of the shipped one")
     parser.add_argument("--top", type=int, default=5, help="answers listed with their probabilities (default 5)")
     parser.add_argument("--json", action="store_true", help="print JSON (answer, top answers, attention)")
 

@@ -52,7 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- eval world-detector
 def eval_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="the detector (default: shipped)")
+    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="the detector: a folder or Hub repo id (default: shipped)")
     add_num(parser, 500, "pictures per world split (default 500)", aliases=["--size"])
     parser.add_argument("--crops", type=at_least(0), default=4, help="random crops per photo besides the whole photo (default 4)")
     add_seed(parser, default=1, what="the splits and crops")
