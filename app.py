@@ -21,6 +21,7 @@ from t2i_core.app.about import build_about  # noqa: E402
 from t2i_core.app.caption import build_caption  # noqa: E402
 from t2i_core.app.dates import build_dates  # noqa: E402
 from t2i_core.app.round_trip import build_round_trip  # noqa: E402
+from t2i_core.app.serving import CACHE_SETTINGS, configure_queue, install_atomic_cache_writes  # noqa: E402
 from t2i_core.app.text_to_image import build_text_to_image  # noqa: E402
 from t2i_core.app.vqa import build_vqa  # noqa: E402
 from t2i_core.app.worlds import build_worlds  # noqa: E402
@@ -28,7 +29,8 @@ from t2i_core.app.worlds import build_worlds  # noqa: E402
 
 def build_demo() -> gr.Blocks:
     """The whole page; tests build it without launching a server."""
-    with gr.Blocks(title="t2i_core: attention in multimodal deep learning") as demo:
+    install_atomic_cache_writes()  # identical concurrent requests never get a truncated image
+    with gr.Blocks(title="t2i_core: attention in multimodal deep learning", delete_cache=CACHE_SETTINGS) as demo:
         gr.Markdown("# t2i_core: attention in multimodal deep learning")
         with gr.Tab("Text to image"):
             build_text_to_image()
@@ -46,9 +48,9 @@ def build_demo() -> gr.Blocks:
             build_about()
     # Measured with benchmarks/app_latency.py on 2 CPU cores: one request takes 0.2-0.5 s, and
     # torch already uses both cores, so more than 2 at once only slows each; 40 requests from
-    # 8 clients finished in 11 s (p95 2.4 s). A queue of 32 keeps the worst wait under ~10 s.
-    demo.queue(default_concurrency_limit=2, max_size=32)
-    return demo
+    # 8 clients finished in 11 s (p95 2.4 s). A queue of 32 keeps the worst wait under ~10 s;
+    # past it a visitor is told the demo is busy.
+    return configure_queue(demo, concurrency=2, max_size=32)
 
 
 demo = build_demo()

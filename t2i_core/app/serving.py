@@ -1,0 +1,128 @@
+"""How the app serves many visitors at once: whole output files, a bounded cache, a queue that says no clearly.
+
+Three settings of the Gradio server that the page's layout does not show:
+
+- **Whole images under identical load.** Gradio saves every output image to its cache
+  under a folder named by the hash of the image's bytes (``processing_utils.save_pil_to_cache``),
+  with a plain ``write_bytes``: a second request that produces the same image (many
+  visitors pressing the same example, seed 0) truncates and refills the very file the first
+  request's client is still downloading, and that client gets a cut-off body ("Too little
+  data for declared Content-Length"). :func:`install_atomic_cache_writes` replaces the
+  writers Gradio's components call with ones that write to a temporary file beside the
+  target and ``os.replace`` it into place, and that leave an existing file of the same
+  content alone (its name is the hash of its content, so it is already right). A reader
+  therefore sees either no file or the whole file, never a part.
+- **A bounded cache.** Each request adds files to that cache; :data:`CACHE_SETTINGS` makes
+  Gradio delete files older than an hour, every hour (``gr.Blocks(delete_cache=...)``).
+- **A queue that says no clearly.** Past the queue's ``max_size`` Gradio answers HTTP 503
+  with "Queue is full. Max size is 32 and size is 32."; :func:`configure_queue` makes that
+  answer :data:`BUSY_MESSAGE`, which a visitor understands.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio import processing_utils
+
+CACHE_MAX_AGE_S = 3600
+CACHE_SETTINGS = (CACHE_MAX_AGE_S, CACHE_MAX_AGE_S)  # gr.Blocks(delete_cache=(how often, how old)), seconds
+BUSY_MESSAGE = "The demo is busy: too many requests are waiting. Please try again in a moment."
+
+# The signatures of the Gradio writers replaced below (Gradio 4-6). A Gradio that changes them
+# makes install_atomic_cache_writes refuse loudly rather than patch a function it does not know.
+_WRITERS = {
+    "save_pil_to_cache": ["img", "cache_dir", "name", "format"],
+    "save_bytes_to_cache": ["data", "file_name", "cache_dir"],
+}
+GRADIO_WRITERS = {name: getattr(processing_utils, name, None) for name in _WRITERS}  # as Gradio ships them, before any patch
+
+
+def write_whole(folder: Path, filename: str, data: bytes) -> str:
+    """Write ``data`` to ``folder / filename`` so that no reader ever sees part of it; the resolved path.
+
+    The name is content-addressed by the caller (the folder is the hash of ``data``), so an
+    existing file of the same size is the same file: it is kept (and touched, so the cache's
+    age-based deletion counts from this use). Otherwise the bytes go to a temporary file in
+    the same folder, renamed over the target in one step (``os.replace`` is atomic on POSIX
+    and Windows within a file system).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / filename).resolve()
+    try:
+        if target.stat().st_size == len(data):
+            os.utime(target)
+            return str(target)
+    except FileNotFoundError:
+        pass
+    fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".partial")
+    os.close(fd)
+    try:
+        Path(staging).write_bytes(data)
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+def save_pil_to_cache(img: Any, cache_dir: str, name: str = "image", format: str = "webp") -> str:  # noqa: A002 - Gradio's name
+    """Gradio's ``save_pil_to_cache``, written whole (see :func:`write_whole`)."""
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    return write_whole(Path(cache_dir) / processing_utils.hash_bytes(data), f"{name}.{format}", data)
+
+
+def save_bytes_to_cache(data: bytes, file_name: str, cache_dir: str) -> str:
+    """Gradio's ``save_bytes_to_cache`` (audio, SVG), written whole."""
+    if not Path(file_name).suffix:
+        file_name += processing_utils.detect_audio_format(data)
+    return write_whole(Path(cache_dir) / processing_utils.hash_bytes(data), Path(file_name).name, data)
+
+
+def install_atomic_cache_writes() -> None:
+    """Make Gradio's output writers write whole files (idempotent).
+
+    Gradio's components call these through the ``processing_utils`` module (and
+    ``save_img_array_to_cache`` calls ``save_pil_to_cache`` by its module-level name), so
+    replacing the module attributes covers every output image. ``save_file_to_cache``
+    (outputs given as file paths) already writes atomically in the installed Gradio.
+
+    Raises:
+        RuntimeError: the installed Gradio's writers are not the ones this replaces.
+    """
+    for name, parameters in _WRITERS.items():
+        current = getattr(processing_utils, name, None)
+        if current is None or current in (save_pil_to_cache, save_bytes_to_cache):
+            if current is None:
+                raise RuntimeError(f"gradio.processing_utils has no {name}; t2i_core/app/serving.py needs updating for Gradio {gr.__version__}")
+            continue
+        found = list(inspect.signature(current).parameters)
+        if found != parameters:
+            raise RuntimeError(f"gradio.processing_utils.{name}{tuple(found)} is not the writer t2i_core/app/serving.py replaces "
+                               f"{tuple(parameters)} (Gradio {gr.__version__})")
+    processing_utils.save_pil_to_cache = save_pil_to_cache
+    processing_utils.save_bytes_to_cache = save_bytes_to_cache
+
+
+def configure_queue(demo: gr.Blocks, concurrency: int, max_size: int) -> gr.Blocks:
+    """``demo.queue(...)``, with the answer past ``max_size`` replaced by :data:`BUSY_MESSAGE` (HTTP 503 as before)."""
+    demo.queue(default_concurrency_limit=concurrency, max_size=max_size)
+    queue = demo._queue  # Gradio's Queue; push() decides admission and returns (ok, message or event id, state)
+    if getattr(queue.push, "busy_message", False):
+        return demo
+    admit = queue.push
+
+    async def push(*args: Any, **kwargs: Any):
+        admitted, answer, state = await admit(*args, **kwargs)
+        if state == "queue_full":
+            return admitted, BUSY_MESSAGE, state
+        return admitted, answer, state
+
+    push.busy_message = True
+    queue.push = push
+    return demo

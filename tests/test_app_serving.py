@@ -1,0 +1,161 @@
+"""Serving under load (issue 14): identical concurrent requests get whole images, the cache is bounded, a full queue says so."""
+
+import inspect
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+from gradio import processing_utils  # noqa: E402
+from gradio_client.utils import QueueError  # noqa: E402
+
+from servers import free_loopback_port  # noqa: E402
+from t2i_core.app import serving  # noqa: E402
+
+GRADIO_WRITER = serving.GRADIO_WRITERS["save_pil_to_cache"]
+
+
+def _picture(seed: int = 0, size: int = 256) -> Image.Image:
+    """A noisy picture: its WebP is tens of kilobytes, so a write is not instantaneous."""
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def served_file_stays_whole(writer, cache: Path, monkeypatch) -> bool:
+    """The minimal reproduction: request 1 saves an output image and its client starts downloading
+    it; request 2 produces the same image and saves it again. Every write is paused halfway
+    to look at the file request 1's client is reading. True when that file was whole every time."""
+    picture = _picture()
+    served = Path(writer(picture, str(cache)))
+    whole = served.read_bytes()
+    seen_whole = []
+    write_bytes = Path.write_bytes
+
+    def write_in_two_halves(path, data):
+        with open(path, "wb") as f:
+            f.write(data[: len(data) // 2])
+            f.flush()
+            seen_whole.append(served.read_bytes() == whole)  # what request 1's client reads at this moment
+            f.write(data[len(data) // 2:])
+        return len(data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_in_two_halves)
+    try:
+        assert Path(writer(picture, str(cache))) == served
+    finally:
+        monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    return all(seen_whole) and served.read_bytes() == whole
+
+
+def test_the_reproduction_catches_gradios_own_writer_truncating_a_served_image(tmp_path, monkeypatch):
+    """The installed Gradio's writer rewrites the served file in place: its client reads half an image.
+    (If a future Gradio writes atomically this test fails, and the patch can go.)"""
+    assert not served_file_stays_whole(GRADIO_WRITER, tmp_path, monkeypatch)
+
+
+def test_the_apps_writer_never_lets_a_client_read_part_of_an_image(tmp_path, monkeypatch):
+    assert served_file_stays_whole(serving.save_pil_to_cache, tmp_path / "same", monkeypatch)
+    # A file left truncated by another writer is replaced whole, in one step.
+    served = Path(serving.save_pil_to_cache(_picture(1), str(tmp_path / "cut")))
+    whole = served.read_bytes()
+    served.write_bytes(whole[:100])
+    assert Path(serving.save_pil_to_cache(_picture(1), str(tmp_path / "cut"))) == served
+    assert served.read_bytes() == whole
+    assert not [p for p in served.parent.iterdir() if p.name.endswith(".partial")]
+
+
+def test_eight_threads_saving_the_same_images_while_a_reader_reads_never_show_a_part(tmp_path):
+    pictures = [_picture(seed) for seed in range(3)]
+    served = [Path(serving.save_pil_to_cache(p, str(tmp_path))) for p in pictures]
+    whole = [path.read_bytes() for path in served]
+    stop, torn = threading.Event(), []
+
+    def reader():
+        while not stop.is_set():
+            for path, data in zip(served, whole):
+                if path.read_bytes() != data:
+                    torn.append(path)
+
+    def writer(k):
+        for j in range(20):
+            assert serving.save_pil_to_cache(pictures[(k + j) % 3], str(tmp_path)) == str(served[(k + j) % 3])
+
+    watching = threading.Thread(target=reader)
+    watching.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(writer, range(8)))
+    stop.set()
+    watching.join()
+    assert not torn
+
+
+def test_the_app_installs_the_writer_a_bounded_cache_and_the_busy_message():
+    import app
+
+    assert processing_utils.save_pil_to_cache is serving.save_pil_to_cache
+    assert processing_utils.save_bytes_to_cache is serving.save_bytes_to_cache
+    assert app.demo.delete_cache == (3600, 3600)
+    assert app.demo._queue.max_size == 32 and getattr(app.demo._queue.push, "busy_message", False)
+
+
+def test_a_gradio_whose_writers_changed_is_refused_loudly(monkeypatch):
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", lambda image, folder: folder)
+    with pytest.raises(RuntimeError, match="not the writer"):
+        serving.install_atomic_cache_writes()
+
+
+def test_the_replacements_take_gradios_arguments():
+    for name, parameters in serving._WRITERS.items():
+        assert list(inspect.signature(getattr(serving, name)).parameters) == parameters
+
+
+def test_a_burst_larger_than_the_queue_is_told_the_demo_is_busy_and_the_rest_are_served():
+    def slow_echo(text: str) -> str:
+        time.sleep(1.0)
+        return text.upper()
+
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(slow_echo, box, out, api_name="echo")
+    serving.configure_queue(demo, concurrency=1, max_size=2)
+    port = free_loopback_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        def ask(k):
+            try:
+                return gradio_client.Client(url, verbose=False).predict(f"request {k}", api_name="/echo")
+            except Exception as error:  # noqa: BLE001 - the outcome is what is measured
+                return error
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(ask, range(8)))
+        served = [o for o in outcomes if isinstance(o, str)]
+        refused = [o for o in outcomes if not isinstance(o, str)]
+        assert served and refused, outcomes
+        assert all(o.startswith("REQUEST ") for o in served)
+        assert all(isinstance(o, QueueError) for o in refused), refused  # the API client's own "Queue is full! Please try again."
+
+        # What any HTTP client reads: 503 and the busy message, while the queue is full.
+        config = httpx.get(f"{url}config").json()
+        fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "echo")
+        join = f"{url}{config.get('api_prefix', '/gradio_api').strip('/')}/queue/join"
+
+        def post(k):
+            return httpx.post(join, json={"data": [f"raw {k}"], "fn_index": fn_index, "session_hash": f"burst{k}"}, timeout=30)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(8)))
+        full = [a for a in answers if a.status_code == 503]
+        assert full and all(a.json()["detail"] == serving.BUSY_MESSAGE for a in full), [(a.status_code, a.text) for a in answers]
+        time.sleep(3.5)  # the admitted ones finish; the server serves again
+        assert ask(99) == "REQUEST 99"
+    finally:
+        demo.close()
