@@ -38,7 +38,13 @@ from plotly.subplots import make_subplots  # noqa: E402
 
 import t2i_core  # noqa: E402
 from t2i_core.app.shipped import shipped  # noqa: E402
-from t2i_core.pipelines.encoder_comparison import MAX_SENTENCE_CHARS, RESULTS_FILE, check_sentence, parse_pairs_table  # noqa: E402
+from t2i_core.pipelines.encoder_comparison import (  # noqa: E402
+    MAX_SENTENCE_CHARS,
+    RESULTS_FILE,
+    check_sentence,
+    pairs_table_csv,
+    parse_pairs_table,
+)
 
 DEFAULT_A = "red rose with yellow stem"
 DEFAULT_B = "yellow rose with red stem"
@@ -480,7 +486,8 @@ with upload:
             frame = pd.DataFrame(rows)
             st.dataframe(frame, hide_index=True, key="pairs_table", column_config={n: st.column_config.NumberColumn(format="%.3f") for n in encoders})
             stem = os.path.splitext(uploaded.name)[0] or "pairs"
+            # Sentences that read as formulas are escaped, so the file is safe to open in a spreadsheet.
             st.download_button(
-                "Download as CSV", frame.to_csv(index=False).encode("utf-8"), file_name=f"{stem}-similarities.csv",
+                "Download as CSV", pairs_table_csv(rows), file_name=f"{stem}-similarities.csv",
                 mime="text/csv", key="pairs_download",
             )

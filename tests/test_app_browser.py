@@ -72,6 +72,20 @@ def test_typing_a_prompt_draws_flowers(page):
     _screenshot(page, "text-to-image")
 
 
+def test_the_masks_checkbox_shows_the_masks_gallery_and_generate_fills_it(page):
+    if not available("text2image"):
+        pytest.skip("no generator shipped")
+    _open_tab(page, "Text to image")
+    gallery = page.locator("#t2i-mask-gallery")
+    assert not gallery.is_visible()
+    page.locator("#t2i-masks input").check()
+    gallery.wait_for(state="visible", timeout=30_000)
+    page.locator("#t2i-generate").click()
+    page.locator("#t2i-mask-gallery img").first.wait_for(timeout=60_000)
+    page.locator("#t2i-masks input").uncheck()
+    gallery.wait_for(state="hidden", timeout=30_000)
+
+
 def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(page, tmp_path):
     from t2i_core.data import load_world
 

@@ -58,6 +58,15 @@ def test_emoji_and_right_to_left_prompts_still_draw(client, prompt):
     assert len(use_images) == 1
 
 
+@pytest.mark.parametrize("show_masks", [False, True], ids=["masks off", "masks on"])
+def test_every_output_of_text_to_image_is_a_list_with_or_without_masks(client, show_masks):
+    use_images, glove_images, masks = client.predict("a red flower with a yellow stem", "use", 2, 0, show_masks, api_name="/text_to_image")
+    assert isinstance(use_images, list) and len(use_images) == 2
+    assert glove_images == []  # not chosen: an empty gallery, not an update
+    assert isinstance(masks, list), masks
+    assert [item["caption"] for item in masks] == (["use: 16x16 mask, image 1", "use: 16x16 mask, image 2"] if show_masks else [])
+
+
 def test_swapping_needs_two_colours_and_otherwise_draws_both_twins(client):
     with pytest.raises(gradio_client.exceptions.AppError, match="two different colours"):
         client.predict("a flower with a stem", 1, 0, api_name="/swap_colours")

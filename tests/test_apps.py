@@ -50,6 +50,26 @@ def test_a_shipped_pipeline_is_loaded_once_and_only_checkpoints_on_disk_are_avai
     assert available("dates") == ["dot"]
 
 
+def test_the_masks_checkbox_shows_and_hides_the_masks_gallery_outside_the_api():
+    import app
+
+    demo = app.build_demo()
+    (toggle,) = [f for f in demo.fns.values()
+                 if [c.elem_id for c in f.inputs] == ["t2i-masks"] and [c.elem_id for c in f.outputs] == ["t2i-mask-gallery"]]
+    assert [event for _, event in toggle.targets] == ["change"] and toggle.api_visibility == "private"
+    for ticked in (True, False):
+        assert toggle.fn(ticked).visible is ticked
+
+
+def test_the_apps_accessor_names_the_shipped_encoders_for_an_unknown_one():
+    from t2i_core.app.shipped import available, shipped
+
+    with pytest.raises(ValueError, match="unknown encoder 'bogus'; shipped text-to-image encoders: ") as raised:
+        shipped("text2image", "bogus")
+    listed = str(raised.value).rsplit(": ", 1)[1].split(", ")
+    assert sorted(listed) == sorted(available("text2image")) == ["glove-avg", "use"]
+
+
 def test_the_error_adapter_turns_engine_errors_into_messages_with_the_same_words():
     import inspect
 

@@ -12,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from hub_cache import build_hub_cache
 from t2i_core import cli
 from t2i_core.cli import build_parser, common, main
+from t2i_core.data import load_world
 from t2i_core.evaluation import shipped_results
 from t2i_core.evaluation.formatting import Table, markdown, plain_text, text_table
 
@@ -212,6 +214,36 @@ def test_data_preview_from_the_shell(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "16 samples of flowers/train" in result.stdout
     assert output.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("world, index, seed", [("scenes", 7, 0), ("flowers", 3, 1)])
+def test_data_render_writes_the_bare_picture_of_one_sample_pixel_for_pixel(world, index, seed, tmp_path, capsys):
+    output = tmp_path / "sub" / "picture.png"
+    assert main(["data", "render", world, "--index", str(index), "--seed", str(seed), "-o", str(output)]) == 0
+    expected = load_world(world, "test", seed=seed).sample(index)  # the test split by default
+    with Image.open(output) as written:
+        assert written.mode == "RGB" and written.size == expected.image.size
+        assert np.array_equal(np.asarray(written), np.asarray(expected.image))
+    assert expected.caption in capsys.readouterr().out
+
+
+def test_data_render_defaults_to_sample_0_of_the_test_split_and_takes_an_image_size(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "render", "scenes", "--split", "heldout-style", "--image-size", "64"]) == 0
+    expected = load_world("scenes", "heldout-style", image_size=64).sample(0).image
+    with Image.open(tmp_path / "scenes-heldout-style-0.png") as written:
+        assert written.size == (64, 64) and np.array_equal(np.asarray(written), np.asarray(expected))
+
+
+def test_data_render_refuses_an_index_past_the_split_and_names_its_size(tmp_path, capsys):
+    output = tmp_path / "x.png"
+    assert main(["data", "render", "flowers", "--split", "val", "--index", "1000", "-o", str(output)]) == 2
+    assert "the flowers val split has 1000 samples (0 to 999)" in capsys.readouterr().err
+    assert not output.exists()
+    for bad in (["flowers", "--index", "-1"], ["dates"]):  # no negative index; dates have no picture
+        with pytest.raises(SystemExit) as exit_:
+            main(["data", "render", *bad])
+        assert exit_.value.code == 2
 
 
 @pytest.mark.parametrize("world", ["flowers", "scenes", "dates"])

@@ -6,16 +6,21 @@ starts the real server on a loopback port and drives it in headless Chromium wit
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
+from t2i_core.pipelines.encoder_comparison import pairs_table_csv, spreadsheet_text
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -226,6 +231,53 @@ def test_uploaded_pairs_get_a_cosine_per_encoder_and_a_download(app, encoder_nam
     assert [b.key for b in app.get("download_button")] == ["pairs_download"]
 
 
+FORMULA_PAIRS = [
+    ('=HYPERLINK("http://example.com/?leak","click me")', "the cat chases the dog"),
+    ("-2+3 is a sum", "@SUM(A1:A9) in a cell"),
+    ("red rose with yellow stem", "+ a yellow rose with a red stem"),
+]
+
+
+def test_the_downloaded_csv_keeps_formulas_as_text_and_cosines_as_numbers(app, encoder_names, monkeypatch):
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    downloads, store = {}, MemoryMediaFileStorage.load_and_get_id
+
+    def keeping_what_is_served(self, data, mimetype, kind, filename=None):
+        file_id = store(self, data, mimetype, kind, filename)
+        downloads[self.get_url(file_id)] = self.get_file(file_id).content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keeping_what_is_served)
+    table = "sentence1\tsentence2\n" + "".join(f"{a}\t{b}\n" for a, b in FORMULA_PAIRS)
+    app.file_uploader(key="pairs_file").set_value(("pairs.tsv", table.encode("utf-8"), "text/tab-separated-values")).run()
+    assert not app.exception and not app.error
+    shown = app.dataframe[-1].value
+    assert list(shown["sentence1"]) == [a for a, _ in FORMULA_PAIRS]  # the page shows the sentences as typed
+    (button,) = app.get("download_button")
+    text = downloads[button.proto.url].decode("utf-8")
+    assert text.splitlines()[1].startswith('"\'=HYPERLINK(""http://example.com/?leak"",""click me"")"')  # quoted text, not a formula
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["sentence1"], r["sentence2"]) for r in rows] == [
+        ("\'" + FORMULA_PAIRS[0][0], FORMULA_PAIRS[0][1]),
+        ("\'" + FORMULA_PAIRS[1][0], "\'" + FORMULA_PAIRS[1][1]),
+        (FORMULA_PAIRS[2][0], "\'" + FORMULA_PAIRS[2][1]),
+    ]
+    frame = pd.read_csv(io.StringIO(text))
+    for name in encoder_names:  # the cosines come back as the same numbers
+        assert frame[name].dtype == np.float64 and frame[name].tolist() == shown[name].tolist()
+
+
+def test_only_text_cells_that_start_a_formula_are_escaped():
+    for cell in ("=1+1", "+1", "-1", "@A1", "\tcmd", "\rcmd", "-0.5"):
+        assert spreadsheet_text(cell) == "\'" + cell
+    for cell in ("a = b", "rose", "", -0.5, 0.25, 3, None):
+        assert spreadsheet_text(cell) == cell
+    rows = [{"sentence1": "=cmd|' /C calc'!A0", "sentence2": "a - b", "use": -0.5, "glove-avg": 1.0}]
+    assert pairs_table_csv(rows).decode("utf-8") == "sentence1,sentence2,use,glove-avg\n\'=cmd|\' /C calc\'!A0,a - b,-0.5,1.0\n"
+
+
 @pytest.mark.parametrize(
     "content, expected",
     [(b"just one column\n", "row 1 has 1 column"), (b"\xff\xfe\x00\x81", "not UTF-8"), (b"sentence1,sentence2\n", "no sentence pairs"), (b"a,\n", "empty")],
@@ -236,6 +288,26 @@ def test_a_malformed_upload_gives_an_error_message(app, content, expected):
     assert not app.exception
     assert any(expected in e.value for e in app.error), [e.value for e in app.error]
     assert not app.get("download_button")
+
+
+# ---------------------------------------------------------------- the shipped Streamlit settings
+
+
+def test_the_shipped_streamlit_config_turns_usage_statistics_off_and_streamlit_reads_every_option(tmp_path):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config_file = ROOT / ".streamlit" / "config.toml"
+    written = {f"{section}.{name}": value for section, table in tomllib.loads(config_file.read_text(encoding="utf-8")).items()
+               for name, value in table.items()}
+    assert written["browser.gatherUsageStats"] is False
+    # Streamlit reads .streamlit/config.toml from the folder it starts in: a fresh process there, with an empty
+    # home (no ~/.streamlit) and no STREAMLIT_* variables. get_option raises for an option this Streamlit lacks.
+    script = ("import json, sys; import streamlit.config as config; config.get_config_options(force_reparse=True); "
+              "print(json.dumps({k: [config.get_option(k), config.get_where_defined(k)] for k in json.loads(sys.argv[1])}))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")} | {"HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script, json.dumps(list(written))], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "not a valid config option" not in result.stderr
+    assert json.loads(result.stdout) == {name: [value, str(config_file)] for name, value in written.items()}
 
 
 # ---------------------------------------------------------------- the real server in a browser

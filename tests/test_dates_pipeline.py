@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import numpy as np
 import pytest
@@ -183,6 +184,18 @@ def test_cli_translates_a_date_as_json(capsys):
     assert main(["dates", "5 April 09", "hello", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["iso"] for r in records][:1] == ["2009-04-05"] and records[1]["valid"] is False
+
+
+def test_cli_prints_only_the_reason_for_what_is_not_a_date_and_the_date_for_what_is(pipe, capsys):
+    assert main(["dates", "hello", "5 April 09"]) == 0
+    invalid, valid = capsys.readouterr().out.splitlines()
+    made_up = pipe("hello").iso_dates[0]  # the model writes some date for any input
+    assert invalid == "'hello' -> not valid: no digits: every written date has its year in digits"
+    assert made_up not in invalid and not re.search(r"\d{4}-\d{2}-\d{2}", invalid) and "confidence" not in invalid
+    assert valid.startswith("'5 April 09' -> 2009-04-05  confidence ")
+    assert main(["dates", "hello", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["valid"] is False and "no digits" in record["reason"]
 
 
 def test_cli_refuses_overlong_input_with_a_message(capsys):

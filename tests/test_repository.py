@@ -1,8 +1,13 @@
-"""Repository rules: Spaces front matter, pinned torch, small safetensors-only checkpoints."""
+"""Repository rules: Spaces front matter, pinned torch, small safetensors-only checkpoints, an editable install that works from any folder."""
 
+import os
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,3 +41,24 @@ def test_checkpoints_are_safetensors_and_json_under_10_mb():
         if path.is_file():
             assert path.suffix in {".json", ".safetensors", ".txt", ".md"}, path
             assert path.stat().st_size < 10 * 1024 * 1024, path
+
+
+def test_an_editable_install_runs_the_cli_from_another_folder_with_the_shipped_checkpoints(tmp_path):
+    pytest.importorskip("setuptools")  # the build backend, used without build isolation: nothing is downloaded
+    venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)],
+                             capture_output=True, text=True, env=env, timeout=600)
+    assert install.returncode == 0, install.stderr
+
+    def run(*args):
+        return subprocess.run([python, *args], cwd=elsewhere, capture_output=True, text=True, env=env, timeout=300)
+
+    where = run("-c", "import t2i_core.checkpoint as c; print(c.__file__); print(c.SHIPPED_CHECKPOINTS)")
+    assert where.stdout.splitlines() == [str(ROOT / "t2i_core" / "checkpoint.py"), str(ROOT / "checkpoints")], where.stderr
+    assert "usage: python -m t2i_core" in run("-m", "t2i_core", "--help").stdout
+    translated = run("-m", "t2i_core", "dates", "5 April 09")  # a shipped checkpoint, found from another folder
+    assert translated.returncode == 0 and "-> 2009-04-05" in translated.stdout, translated.stderr

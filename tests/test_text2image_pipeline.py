@@ -23,6 +23,7 @@ from t2i_core.evaluation.text2image import (
 )
 from t2i_core.models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
 from t2i_core.models.text2image_gan import Text2ImageConfig, Text2ImageGenerator
+from t2i_core.pipelines import text2image
 from t2i_core.pipelines.flower_attributes import FlowerAttributesOutput, FlowerAttributesPipeline
 from t2i_core.pipelines.text2image import CHECKPOINTS, Text2ImageOutput, Text2ImagePipeline
 
@@ -196,3 +197,41 @@ def test_generate_command_draws_a_row_per_prompt(tiny_generator, tmp_path):
     width_two, height_two = Image.open(two).size
     assert width_two == width_one and height_two > 1.8 * height_one  # a second row, as wide as the first
     assert Image.open(tmp_path / "two-mask8.png").size == (width_two, height_two)
+
+
+@pytest.mark.parametrize("command", [
+    ["generate", "a red flower with a yellow stem", "--encoder", "bogus"],
+    ["eval", "round-trip", "--encoder", "bogus", "-n", "1"],
+    ["eval", "text2image", "--encoders", "use", "bogus", "-n", "2"],
+], ids=["generate", "eval round-trip", "eval text2image"])
+def test_an_unknown_encoder_is_refused_with_the_names_of_the_shipped_ones(command, capsys):
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert "error: unknown encoder 'bogus'; shipped text-to-image encoders: use, glove-avg" in error
+    assert "checkpoint folder" not in error
+
+
+def test_train_text2image_takes_only_a_registered_text_encoder(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "text2image", "--encoder", "bogus", "--steps", "1"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err
+
+
+def test_the_shipped_encoders_are_the_generator_folders_with_a_config_the_default_first(monkeypatch, tmp_path):
+    for name in ("glove-avg", "use", "half-written"):
+        (tmp_path / f"text2image-{name}").mkdir()
+    for name in ("glove-avg", "use"):
+        (tmp_path / f"text2image-{name}" / "config.json").write_text("{}")
+    (tmp_path / "caption-show-and-tell").mkdir()
+    monkeypatch.setattr(text2image, "CHECKPOINTS", tmp_path)
+    assert text2image.shipped_encoders() == ["use", "glove-avg"]
+    assert text2image.shipped_checkpoint() == tmp_path / "text2image-use"
+    with pytest.raises(ValueError, match="unknown encoder 'half-written'; shipped text-to-image encoders: use, glove-avg$"):
+        text2image.shipped_checkpoint("half-written")
+    with pytest.raises(ValueError, match=r"no generator trained with the 'use-tfhub' encoder is shipped \(train one with `python -m t2i_core "
+                                         r"train text2image --encoder use-tfhub --ship`\); shipped text-to-image encoders: use, glove-avg$"):
+        text2image.shipped_checkpoint("use-tfhub")  # a registered sentence encoder, but no generator of it
+    monkeypatch.setattr(text2image, "CHECKPOINTS", tmp_path / "empty")
+    with pytest.raises(ValueError, match="no generator trained with the 'use' encoder is shipped .*encoders: none$"):
+        text2image.shipped_checkpoint()

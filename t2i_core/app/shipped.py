@@ -48,7 +48,8 @@ def shipped(task: str, name: str | None = None) -> Any:
     ``encoder-comparison``). Checkpointed models run on the CPU, as the app has always run them.
 
     Raises:
-        FileNotFoundError: ``name`` is not shipped (see :func:`available`).
+        FileNotFoundError: ``name`` is not shipped (see :func:`available`); for ``text2image`` a
+            ValueError that names the shipped encoders.
     """
     with _loading:
         return _load(task, name)

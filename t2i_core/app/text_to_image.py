@@ -31,7 +31,12 @@ def _encoders(choice: str) -> list[str]:
 
 @engine_errors()
 def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_masks: bool, progress=gr.Progress()):
-    """Images of ``prompt`` from each chosen generator; masks of the residual attention on request."""
+    """Images of ``prompt`` from each chosen generator; masks of the residual attention on request.
+
+    Three galleries, each a plain list whatever the request: the images of each generator (empty
+    for one not chosen), then the masks as (image, label) pairs (empty when ``show_masks`` is off),
+    so an API client reads one shape; the checkbox shows or hides the masks gallery with its own event.
+    """
     outputs = {}
     masks = []
     for name in _encoders(encoder):
@@ -40,11 +45,12 @@ def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_
         outputs[name] = result.images[0]
         if show_masks:
             masks += [(im, f"{name}: 16x16 mask, image {i + 1}") for i, im in enumerate(result.mask_overlays(0, resolution=16))]
-    return (
-        outputs.get("use", []),
-        outputs.get("glove-avg", []),
-        gr.Gallery(value=masks, visible=bool(show_masks)),
-    )
+    return outputs.get("use", []), outputs.get("glove-avg", []), masks
+
+
+def masks_gallery(show_masks: bool) -> gr.Gallery:
+    """The masks gallery, shown while its checkbox is ticked (a page event, not part of the API)."""
+    return gr.Gallery(visible=bool(show_masks))
 
 
 @engine_errors()
@@ -114,3 +120,4 @@ def build_text_to_image() -> None:
     prompt.submit(generate_flowers, [prompt, encoder, count, seed, show_masks], [use_gallery, glove_gallery, masks], api_name=False)
     swap.click(swap_and_compare, [prompt, count, seed], [prompt, comparison], api_name="swap_colours")
     walk.click(interpolate_flowers, [text_a, text_b, walk_encoder, steps, walk_seed], path, api_name="interpolate")
+    show_masks.change(masks_gallery, show_masks, masks, api_name=False, show_progress="hidden")

@@ -4,7 +4,7 @@ One module per model declares what it offers (:class:`~.common.ModelCommands`: i
 ``train``, ``eval`` and inference commands, each with its options and handler); this
 module composes them into the verbs users type:
 
-- ``data preview|stats``: the procedural worlds (``data.py``)
+- ``data preview|render|stats``: the procedural worlds (``data.py``)
 - ``train <model>``: ``text2image.py``, ``flower_classifier.py``, ``caption.py``, ``dates.py``, ``vqa.py``, ``world_detector.py``
 - ``eval <what>``: the same models, and ``encoders.py`` (sentence encoders), ``round_trip.py`` (generator -> captioner)
 - ``generate``, ``caption``, ``dates``, ``vqa``: inference with a shipped model

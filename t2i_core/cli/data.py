@@ -1,4 +1,5 @@
-"""The procedural worlds on the command line: ``data preview`` and ``data stats``, to look at a world before training on it."""
+"""The procedural worlds on the command line: ``data preview``, ``data render`` and ``data stats``, to look at a world
+before training on it, and to have one of its pictures as a file for ``caption`` and ``vqa``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..data import WORLDS, load_world, world_class
-from .common import Command, Verb, add_num, add_seed
+from .common import Command, Verb, add_num, add_seed, at_least
 
 
 # ---------------------------------------------------------------------- data preview
@@ -29,6 +30,36 @@ def run_preview(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     world.preview(min(args.num, len(world)), columns=args.columns, scale=args.scale).save(output)
     print(f"wrote {output} ({min(args.num, len(world))} samples of {args.world}/{args.split}, seed {args.seed})")
+    return 0
+
+
+# ---------------------------------------------------------------------- data render
+IMAGE_WORLDS = sorted(name for name in WORLDS if world_class(name).is_image_world)
+
+
+def render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("world", choices=IMAGE_WORLDS)
+    parser.add_argument("--index", type=at_least(0), default=0, help="which sample of the split (default 0)")
+    parser.add_argument("--split", default="test", help="split name (default test)")
+    add_seed(parser, what="the world")
+    parser.add_argument("--image-size", type=int, default=None, metavar="PIXELS",
+                        help="side of the picture (default: the world's, 64 for flowers, 128 for scenes)")
+    parser.add_argument("-o", "--output", default=None, help="PNG path (default <world>-<split>-<index>.png)")
+
+
+def run_render(args: argparse.Namespace) -> int:
+    options = {} if args.image_size is None else {"image_size": args.image_size}
+    world = load_world(args.world, split=args.split, seed=args.seed, **options)
+    if args.index >= len(world):
+        raise ValueError(f"--index {args.index} is out of range: the {args.world} {args.split} split has {len(world)} samples (0 to {len(world) - 1})")
+    output = Path(args.output or f"{args.world}-{args.split}-{args.index}.png")
+    if output.suffix.lower() != ".png":
+        raise ValueError(f"the output must be a .png file, got {str(output)!r}")
+    sample = world.sample(args.index)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    sample.image.save(output)
+    print(f"wrote {output} ({args.world}/{args.split} sample {args.index}, seed {args.seed}, "
+          f"{sample.image.width}x{sample.image.height}): {sample.caption}")
     return 0
 
 
@@ -95,6 +126,16 @@ VERB = Verb(
             description="Render the first N samples of a world split into one PNG grid with captions.",
             options=preview_options,
             run=run_preview,
+        ),
+        Command(
+            "render",
+            help="save one sample's picture as a PNG (an input for caption and vqa)",
+            description=(
+                "Write the bare picture of one sample of an image world (no caption, no grid), e.g. "
+                "`data render scenes --index 7 -o scene.png`, to caption it or ask questions about it."
+            ),
+            options=render_options,
+            run=run_render,
         ),
         Command(
             "stats",

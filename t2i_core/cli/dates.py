@@ -45,9 +45,9 @@ def run_dates(args: argparse.Namespace) -> int:
         records = result.records()
         print(json.dumps(records[0] if len(records) == 1 else records))
     else:
-        for text, iso, valid, confidence, reason in zip(result.texts, result.iso_dates, result.valid, result.confidences, result.reasons):
-            flag = "" if valid else f"   (not valid: {reason})"
-            print(f"{text!r} -> {iso}  confidence {confidence:.3f}{flag}")
+        for text, iso, confidence, reason in zip(result.texts, result.iso_dates, result.confidences, result.reasons):
+            # An invalid translation's output is no answer (a date made up for "hello"): the reason only.
+            print(f"{text!r} -> {iso}  confidence {confidence:.3f}" if reason is None else f"{text!r} -> not valid: {reason}")
     return 0
 
 

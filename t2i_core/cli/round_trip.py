@@ -6,6 +6,7 @@ import argparse
 
 from ..evaluation.round_trip import evaluate_round_trip, report_details, report_summary
 from ..evaluation.text2image import seen_prompts
+from ..pipelines.text2image import DEFAULT_ENCODER, shipped_encoders
 from ..registry import load_pipeline
 from .common import Command, ModelCommands, add_num, add_report_options, add_seed, at_least, print_report
 
@@ -14,7 +15,8 @@ def eval_options(parser: argparse.ArgumentParser) -> None:
     add_num(parser, 200, "seen prompts (default 200)", aliases=["--num-prompts"])
     add_seed(parser, what="the prompts and of the first flower's noise")
     parser.add_argument("--beam", type=at_least(1), default=3, help="the captioner's beam size (default 3)")
-    parser.add_argument("--encoder", default="use", help="the generator, by its sentence encoder (default use)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER,
+                        help=f"the generator, by its sentence encoder: {', '.join(shipped_encoders())} (default {DEFAULT_ENCODER})")
     parser.add_argument("--generator-checkpoint", default=None, metavar="PATH", help="a generator folder instead of the shipped one")
     parser.add_argument("--captioner-checkpoint", default=None, metavar="PATH", help="a captioner folder instead of the default one")
     parser.add_argument("--no-judge", action="store_true", help="skip the flower attribute classifier")

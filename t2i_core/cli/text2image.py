@@ -9,7 +9,8 @@ from PIL import Image
 
 from ..data.preview import make_image_grid
 from ..evaluation.text2image import evaluate_text2image, report_details, report_summary
-from ..pipelines.text2image import Text2ImagePipeline
+from ..pipelines.text2image import DEFAULT_ENCODER, Text2ImagePipeline, shipped_encoders
+from ..registry import TEXT_ENCODERS
 from ..training import train
 from ..training.text2image_task import RECIPES, Text2ImageTask, recipe_config
 from .common import (
@@ -33,7 +34,8 @@ from .common import (
 # ---------------------------------------------------------------------- generate PROMPT
 def generate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", nargs="+", help='e.g. "a red flower with a yellow stem"; several prompts give a row each')
-    parser.add_argument("--encoder", default="use", help="use or glove-avg: which generator (default use)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER,
+                        help=f"which generator, by its sentence encoder: {', '.join(shipped_encoders())} (default {DEFAULT_ENCODER})")
     add_num(parser, 8, "images of each prompt (default 8)", aliases=["--num-images"])
     add_seed(parser, what="the noise")
     parser.add_argument("-o", "--output", default="generated.png", help="PNG path (default generated.png)")
@@ -67,7 +69,7 @@ def run_generate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- train text2image
 def train_options(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser, steps=3000, batch_size=32, output="runs/text2image-{encoder}", ship_as="text2image-<encoder>")
-    parser.add_argument("--encoder", default="use", help="text encoder name (default use)")
+    parser.add_argument("--encoder", choices=TEXT_ENCODERS.names(), default=DEFAULT_ENCODER, help=f"text encoder (default {DEFAULT_ENCODER})")
     parser.add_argument("--train-size", type=at_least(1), default=20000, help="training flowers (default 20000)")
     parser.add_argument("--classifier", default=str(SHIPPED / "flower-attributes"), help="judge used for the binding metric during training")
     parser.add_argument("--discriminator", choices=tuple(RECIPES), default="projected",

@@ -34,7 +34,7 @@ from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap
 from ..data.preview import make_image_grid
 from ..models.flower_classifier import FlowerAttributeClassifier
 from ..pipelines.flower_attributes import DEFAULT_CHECKPOINT, FlowerAttributesPipeline
-from ..pipelines.text2image import Text2ImagePipeline
+from ..pipelines.text2image import Text2ImagePipeline, shipped_checkpoint
 from ..registry import load_text_encoder
 from .formatting import Block, Table, figure, percent
 
@@ -260,7 +260,13 @@ def evaluate_text2image(
         prompts_file: also score the user's prompts (JSONL, see :func:`load_prompts_file`).
         classifier: the judge's checkpoint (default: the shipped ``flower-attributes``).
         checkpoints: encoder -> generator checkpoint, to measure unshipped runs.
+
+    Raises:
+        ValueError: an encoder with neither a shipped generator nor a checkpoint given, before anything is measured.
     """
+    for encoder in encoders:
+        if encoder not in (checkpoints or {}):
+            shipped_checkpoint(encoder)
     started = time.time()
     judge = FlowerAttributesPipeline(classifier or DEFAULT_CHECKPOINT)
     real, real_pairs = _real_images_by_pair(2 * max(n_prompts, 500), seed + 7)

@@ -23,6 +23,8 @@ from .text_input import MAX_SENTENCE_CHARS, MAX_SENTENCES, check_sentence, check
 
 DEFAULT_ENCODERS = ("use", "glove-avg")
 MAX_UPLOAD_PAIRS = 5000
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "evaluation" / "results" / "encoders.json"
 
 
@@ -75,6 +77,29 @@ def parse_pairs_table(data: bytes | str, max_pairs: int = MAX_UPLOAD_PAIRS) -> l
     if len(pairs) > max_pairs:
         raise ValueError(f"the file has {len(pairs)} pairs; the limit is {max_pairs}")
     return pairs
+
+
+def spreadsheet_text(cell: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``-1+2``), with a
+    leading ``'`` so that it shows as text; other text, and numbers (``-0.5`` stays a number), as they are."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
+def pairs_table_csv(rows: Sequence[dict[str, Any]]) -> bytes:
+    """The rows of :meth:`EncoderComparisonPipeline.pair_similarities` as a UTF-8 CSV file to download.
+
+    A header of the first row's keys, then one line per row; text cells go through
+    :func:`spreadsheet_text`, so a sentence typed as a formula is not run when the file is
+    opened in a spreadsheet, and the cosines are written as numbers.
+    """
+    columns = list(rows[0]) if rows else []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([spreadsheet_text(name) for name in columns])
+    writer.writerows([spreadsheet_text(row[name]) for name in columns] for row in rows)
+    return out.getvalue().encode("utf-8")
 
 
 @dataclass

@@ -21,14 +21,38 @@ from PIL import Image
 from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..device import select_device
 from ..models.text2image_gan import Text2ImageGenerator
-from ..registry import load_text_encoder
+from ..registry import TEXT_ENCODERS, load_text_encoder
 from .heatmaps import heatmap_overlay
 from .pretrained import PretrainedPipeline
 from .text_input import check_sentence
 
 CHECKPOINTS = SHIPPED_CHECKPOINTS
+DEFAULT_ENCODER = "use"
 MAX_IMAGES = 64
 MAX_STEPS = 32
+
+
+def shipped_encoders() -> list[str]:
+    """The sentence encoders that have a shipped generator (``checkpoints/text2image-<encoder>``), the default first."""
+    names = [folder.name.removeprefix("text2image-") for folder in CHECKPOINTS.glob("text2image-*") if (folder / "config.json").is_file()]
+    return sorted(names, key=lambda name: (name != DEFAULT_ENCODER, name))
+
+
+def shipped_checkpoint(encoder: str | None = None) -> Path:
+    """The folder of the shipped generator trained with ``encoder`` (default: ``use``).
+
+    Raises:
+        ValueError: no generator trained with ``encoder`` is shipped; the message names those that are.
+    """
+    encoder = encoder or DEFAULT_ENCODER
+    names = shipped_encoders()
+    if encoder not in names:
+        listed = ", ".join(names) or "none"
+        train = f"train one with `python -m t2i_core train text2image --encoder {encoder} --ship`"
+        if encoder in TEXT_ENCODERS:  # a sentence encoder that no shipped generator was trained with
+            raise ValueError(f"no generator trained with the {encoder!r} encoder is shipped ({train}); shipped text-to-image encoders: {listed}")
+        raise ValueError(f"unknown encoder {encoder!r}; shipped text-to-image encoders: {listed}")
+    return CHECKPOINTS / f"text2image-{encoder}"
 
 
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
@@ -69,13 +93,14 @@ class Text2ImagePipeline(PretrainedPipeline):
     Args:
         encoder: the text encoder the generator was trained with (``use`` or ``glove-avg``);
             default: the one the checkpoint names, ``use`` for the shipped default.
-        checkpoint: a folder or hub id; default ``checkpoints/text2image-<encoder>``.
+        checkpoint: a folder or hub id; default ``checkpoints/text2image-<encoder>``
+            (:func:`shipped_checkpoint`, a ValueError naming the shipped encoders if there is none).
         device: where to run (default: automatic, or ``$T2I_DEVICE``).
     """
 
     def __init__(self, encoder: str | None = None, checkpoint: str | Path | None = None, device: str | None = None):
         self.device = select_device(device)
-        folder = resolve_checkpoint_dir(checkpoint if checkpoint is not None else CHECKPOINTS / f"text2image-{encoder or 'use'}")
+        folder = resolve_checkpoint_dir(checkpoint if checkpoint is not None else shipped_checkpoint(encoder))
         self.generator = Text2ImageGenerator.from_pretrained(folder, device=self.device)
         trained_with = self.generator.config.text_encoder
         if encoder is not None and trained_with != encoder:

@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..data import load_world
 from ..data.cache import default_cache_dir, rendered_images, save_array
 from ..data.flowers import ATTRIBUTE_VALUES, SEEN_PAIRS, TEMPLATES_BY_NAME, swap_colours
@@ -264,7 +265,7 @@ class ConditionProbe(nn.Module):
 
 
 class Text2ImageTask(TrainingTask):
-    def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = "checkpoints/flower-attributes"):
+    def __init__(self, config: Text2ImageTaskConfig, classifier_path: str | Path | None = SHIPPED_CHECKPOINTS / "flower-attributes"):
         self.config = config
         self.classifier_path = classifier_path
         self.frechet = None  # built at the first evaluation (it renders and reads real flowers)
