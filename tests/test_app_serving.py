@@ -159,3 +159,26 @@ def test_a_burst_larger_than_the_queue_is_told_the_demo_is_busy_and_the_rest_are
         assert ask(99) == "REQUEST 99"
     finally:
         demo.close()
+
+
+def test_identical_fresh_scene_requests_never_hand_gradio_a_half_written_file():
+    """/render_scene writes the scene of a seed to one file; identical requests (seed 0) used to rewrite it in place
+    while Gradio copied it (the soak benchmark caught a 0-byte scene)."""
+    from t2i_core.app.pictures import fresh_scene
+
+    served = Path(fresh_scene(7)[0])
+    whole = served.read_bytes()
+    stop, torn = threading.Event(), []
+
+    def reader():
+        while not stop.is_set():
+            if served.read_bytes() != whole:
+                torn.append(True)
+
+    watching = threading.Thread(target=reader)
+    watching.start()
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(lambda _: fresh_scene(7)[0], range(24))) == {str(served)}
+    stop.set()
+    watching.join()
+    assert not torn

@@ -7,6 +7,7 @@ above an answer about a picture unlike the models' worlds.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import skimage.data
 from PIL import Image
 
 from ..data import load_world
+from .serving import write_whole
 
 EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
 
@@ -36,6 +38,13 @@ class ImageUpload(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
+def save_whole(image: Image.Image, path: Path) -> None:
+    """Save ``image`` as PNG at ``path`` so that a concurrent reader sees no file or the whole file (see serving.write_whole)."""
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    write_whole(path.parent, path.name, data.getvalue())
+
+
 def example_images() -> list[str]:
     """Example images as files (Gradio examples are paths): 4 test scenes, 2 test flowers, then scikit-image's photos."""
     EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
@@ -45,14 +54,14 @@ def example_images() -> list[str]:
             # The render version in the name: a file drawn by an older version of the world is never shown.
             path = EXAMPLES_DIR / f"{world.name}.r{world.render_version}-test-{i}.png"
             if not path.is_file():
-                world.sample(i).image.save(path)
+                save_whole(world.sample(i).image, path)
             paths.append(str(path))
     for name in ("astronaut", "coffee", "chelsea"):
         path = EXAMPLES_DIR / f"photo-{name}.png"
         if not path.is_file():
             photo = Image.fromarray(getattr(skimage.data, name)())
             photo.thumbnail((256, 256))
-            photo.save(path)
+            save_whole(photo, path)
         paths.append(str(path))
     return paths
 
@@ -65,7 +74,7 @@ def fresh_scene(seed: float):
     sample = load_world("scenes", "test", size=1, seed=seed).sample(0)
     EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     path = EXAMPLES_DIR / f"scene-fresh-{seed}.png"
-    sample.image.save(path)
+    save_whole(sample.image, path)  # identical requests (seed 0) share the file: never let one read it half-written
     return str(path), f"True caption: *{sample.caption}*"
 
 

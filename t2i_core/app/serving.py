@@ -46,16 +46,16 @@ GRADIO_WRITERS = {name: getattr(processing_utils, name, None) for name in _WRITE
 def write_whole(folder: Path, filename: str, data: bytes) -> str:
     """Write ``data`` to ``folder / filename`` so that no reader ever sees part of it; the resolved path.
 
-    The name is content-addressed by the caller (the folder is the hash of ``data``), so an
-    existing file of the same size is the same file: it is kept (and touched, so the cache's
-    age-based deletion counts from this use). Otherwise the bytes go to a temporary file in
-    the same folder, renamed over the target in one step (``os.replace`` is atomic on POSIX
-    and Windows within a file system).
+    An existing file that already holds ``data`` is kept (and touched, so the cache's
+    age-based deletion counts from this use): Gradio names its cache folders by the hash of
+    the content, so identical requests find their file there. Otherwise the bytes go to a
+    temporary file in the same folder, renamed over the target in one step (``os.replace``
+    is atomic on POSIX and Windows within a file system), so a reader never sees a part.
     """
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / filename).resolve()
     try:
-        if target.stat().st_size == len(data):
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
             os.utime(target)
             return str(target)
     except FileNotFoundError:
