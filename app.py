@@ -21,7 +21,7 @@ from t2i_core.app.about import build_about  # noqa: E402
 from t2i_core.app.caption import build_caption  # noqa: E402
 from t2i_core.app.dates import build_dates  # noqa: E402
 from t2i_core.app.round_trip import build_round_trip  # noqa: E402
-from t2i_core.app.serving import CACHE_SETTINGS, configure_queue, install_atomic_cache_writes  # noqa: E402
+from t2i_core.app.serving import CACHE_SETTINGS, configure_queue, fix_mmap_threshold, install_atomic_cache_writes  # noqa: E402
 from t2i_core.app.text_to_image import build_text_to_image  # noqa: E402
 from t2i_core.app.vqa import build_vqa  # noqa: E402
 from t2i_core.app.worlds import build_worlds  # noqa: E402
@@ -30,6 +30,7 @@ from t2i_core.app.worlds import build_worlds  # noqa: E402
 def build_demo() -> gr.Blocks:
     """The whole page; tests build it without launching a server."""
     install_atomic_cache_writes()  # identical concurrent requests never get a truncated image
+    fix_mmap_threshold()  # the server's memory levels off under load (t2i_core/app/serving.py)
     with gr.Blocks(title="t2i_core: attention in multimodal deep learning", delete_cache=CACHE_SETTINGS) as demo:
         gr.Markdown("# t2i_core: attention in multimodal deep learning")
         with gr.Tab("Text to image"):

@@ -182,3 +182,28 @@ def test_identical_fresh_scene_requests_never_hand_gradio_a_half_written_file():
     stop.set()
     watching.join()
     assert not torn
+
+
+def test_the_servers_malloc_settings_take_on_this_machine():
+    import sys
+
+    if sys.platform.startswith("linux"):
+        assert serving.fix_mmap_threshold() is True
+
+
+def test_a_short_soak_of_every_endpoint_has_no_failures(tmp_path):
+    """8 clients x 20 requests over every named endpoint (identical, different and hostile inputs; every file
+    downloaded and decoded), the server in a process of its own. The full soak (1000 requests) is in the README."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    report = tmp_path / "soak.json"
+    run = subprocess.run([sys.executable, str(root / "benchmarks" / "soak.py"), "--requests", "160", "--clients", "8",
+                          "--json", str(report), "--server-log", str(tmp_path / "server.log")],
+                         cwd=root, capture_output=True, text=True, timeout=900)
+    figures = json.loads(report.read_text())
+    assert figures["requests"] == 160 and figures["failures"] == [], run.stdout[-3000:]
+    # The target (within 15%) is measured over 1000 requests; 160 requests leave the first climb a larger share.
+    assert figures["memory_mib"]["growth"] < 0.3, figures["memory_mib"]
