@@ -47,7 +47,7 @@ def subparser(*path: str) -> argparse.ArgumentParser:
 
 
 # Mentions of a command in the README's prose, not command lines: they leave out what the text supplies.
-README_MENTIONS = {"caption"}  # "`python -m t2i_core caption` on scene 1 of the test split"
+README_MENTIONS = {"caption", ""}  # "`python -m t2i_core caption` on scene 1 of the test split"; "`python -m t2i_core` works from any folder"
 
 
 def documented_command_lines() -> list[str]:
