@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,12 +16,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_has_valid_spaces_front_matter():
     text = (ROOT / "README.md").read_text()
     assert text.startswith("---\n")
-    front = text.split("---\n")[1]
-    fields = dict(line.split(": ", 1) for line in front.strip().splitlines())
+    fields = yaml.safe_load(text.split("---\n")[1])
     assert fields["sdk"] == "gradio"
     assert fields["sdk_version"] == version("gradio")
-    assert fields["python_version"] == '"3.11"'
+    assert fields["python_version"] == "3.11"
     assert fields["app_file"] == "app.py"
+    # What the Hub shows beside the Space (issue 15): a one-line description (at most 60 characters), the
+    # license of LICENSE, the free CPU it runs on, and tags people search for.
+    assert 0 < len(fields["short_description"]) <= 60
+    assert fields["license"] == "apache-2.0" and "Apache License" in (ROOT / "LICENSE").read_text()[:200]
+    assert fields["suggested_hardware"] == "cpu-basic"
+    assert {"attention", "text-to-image", "image-captioning"} <= set(fields["tags"])
 
 
 def test_ci_runs_exactly_the_readme_test_command():
