@@ -122,9 +122,9 @@ def install_atomic_cache_writes() -> None:
     """
     for name, parameters in _WRITERS.items():
         current = getattr(processing_utils, name, None)
-        if current is None or current in (save_pil_to_cache, save_bytes_to_cache):
-            if current is None:
-                raise RuntimeError(f"gradio.processing_utils has no {name}; t2i_core/app/serving.py needs updating for Gradio {gr.__version__}")
+        if current is None:
+            raise RuntimeError(f"gradio.processing_utils has no {name}; t2i_core/app/serving.py needs updating for Gradio {gr.__version__}")
+        if current in (save_pil_to_cache, save_bytes_to_cache):  # installed already
             continue
         found = list(inspect.signature(current).parameters)
         if found != parameters:
