@@ -9,6 +9,7 @@ needs one loads it (``t2i_core/app/shipped.py``).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # No network here and on most laptops' trains: never let a library wait for a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,14 +22,23 @@ from t2i_core.app.about import build_about  # noqa: E402
 from t2i_core.app.caption import build_caption  # noqa: E402
 from t2i_core.app.dates import build_dates  # noqa: E402
 from t2i_core.app.round_trip import build_round_trip  # noqa: E402
-from t2i_core.app.serving import CACHE_SETTINGS, configure_queue, fix_mmap_threshold, install_atomic_cache_writes  # noqa: E402
+from t2i_core.app.serving import (  # noqa: E402
+    CACHE_SETTINGS,
+    configure_queue,
+    fix_mmap_threshold,
+    install_atomic_cache_writes,
+    pin_examples_cache,
+)
 from t2i_core.app.text_to_image import build_text_to_image  # noqa: E402
 from t2i_core.app.vqa import build_vqa  # noqa: E402
 from t2i_core.app.worlds import build_worlds  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent
+
 
 def build_demo() -> gr.Blocks:
-    """The whole page; tests build it without launching a server."""
+    """The whole page; tests build it without launching a server (the examples are drawn and cached at launch)."""
+    pin_examples_cache(ROOT / "checkpoints", ROOT / "t2i_core")  # a retrained model or changed code never shows stale examples
     install_atomic_cache_writes()  # identical concurrent requests never get a truncated image
     fix_mmap_threshold()  # the server's memory levels off under load (t2i_core/app/serving.py)
     with gr.Blocks(title="t2i_core: attention in multimodal deep learning", delete_cache=CACHE_SETTINGS) as demo:
@@ -57,4 +67,5 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    demo.launch()
+    # mcp_server: every public endpoint is also an MCP tool (at /gradio_api/mcp/), described by its docstring.
+    demo.launch(mcp_server=True)

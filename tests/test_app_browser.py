@@ -60,14 +60,44 @@ def _open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def test_the_page_opens_with_the_rose_pair_drawn_and_judged_and_every_tab_filled(page):
+    """The cached examples fill each tab on first view, with no click; a word of a cached caption can be clicked."""
+    if not available("text2image"):
+        pytest.skip("no generator shipped")
+    # this test runs first: nothing has been clicked on this page yet
+    page.locator("#t2i-use-gallery img").first.wait_for(timeout=60_000)
+    assert page.locator("#t2i-prompt textarea").input_value() == "a red flower with a yellow stem"
+    assert page.locator("#t2i-use-gallery img").count() == 8 and page.locator("#t2i-glove-gallery img").count() == 8
+    assert "stated attributes right" in page.locator("#t2i-verdicts").inner_text()
+    alt = page.locator("#t2i-use-gallery img").first.get_attribute("alt")
+    assert alt.startswith("1: petals red") and "stem yellow" in alt, alt  # the verdict is the image's alt text
+    _screenshot(page, "first-view")
+    if available("dates"):
+        _open_tab(page, "Dates")
+        page.get_by_text("2020-03-03").first.wait_for(timeout=30_000)
+    if "show-attend-tell" in available("caption"):
+        _open_tab(page, "Image to caption")
+        words = page.locator("#cap-words .token")
+        words.first.wait_for(timeout=30_000)
+        words.nth(1).click()  # the cached caption has no result object: the click recomputes it
+        page.wait_for_function("() => document.querySelector('#cap-word-note').innerText.includes('Attention for')", timeout=30_000)
+    if "attention" in available("vqa"):
+        _open_tab(page, "Visual questions")
+        assert page.locator("#vqa-question input").input_value() == "what color is the circle?"
+        page.locator("#vqa-answer h2").first.wait_for(timeout=30_000)
+    _open_tab(page, "Text to image")
+
+
 def test_typing_a_prompt_draws_flowers(page):
     if not available("text2image"):
         pytest.skip("no generator shipped")
     _open_tab(page, "Text to image")
     page.locator("#t2i-prompt textarea").fill("a blue flower with a white stem")
     page.locator("#t2i-generate").click()
-    page.locator("#t2i-use-gallery img").first.wait_for(timeout=60_000)
-    page.locator("#t2i-glove-gallery img").first.wait_for(timeout=60_000)
+    # the galleries already hold the rose pair: wait for the new prompt's verdicts, not for any image
+    for gallery in ("#t2i-use-gallery", "#t2i-glove-gallery"):
+        page.wait_for_function(f"() => {{ const img = document.querySelector('{gallery} img'); return img && img.alt.includes('petals blue'); }}",
+                               timeout=60_000)
     assert page.locator("#t2i-use-gallery img").count() >= 1
     _screenshot(page, "text-to-image")
 
@@ -96,7 +126,10 @@ def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(pag
     _open_tab(page, "Image to caption")
     page.locator("#cap-image input[type=file]").set_input_files(str(scene))
     page.locator("#cap-image img").first.wait_for(timeout=30_000)
+    before = page.locator("#cap-summary").inner_text()  # the first example's caption, shown since the page opened
     page.locator("#cap-run").click()
+    page.wait_for_function("before => { const t = document.querySelector('#cap-summary').innerText; return t !== before && t.includes('Click a word'); }",
+                           arg=before, timeout=60_000)
     words = page.locator("#cap-words .token")
     words.nth(2).wait_for(timeout=60_000)
     heatmap = page.locator("#cap-heatmap img").first
@@ -144,8 +177,10 @@ def test_asking_about_a_rendered_scene_shows_the_answer_chart_and_maps(page):
     page.locator("#vqa-render").click()
     page.locator("#vqa-image img").first.wait_for(timeout=30_000)
     page.locator("#vqa-question textarea, #vqa-question input").first.fill("what is left of the triangle?")
+    before = page.locator("#vqa-answer h2").inner_text()  # the first example's answer, shown since the page opened
     page.locator("#vqa-run").click()
-    page.wait_for_function("() => document.querySelector('#vqa-answer').innerText.includes('probability')", timeout=60_000)
+    page.wait_for_function("before => { const h = document.querySelector('#vqa-answer h2'); return h && h.innerText !== before; }",
+                           arg=before, timeout=60_000)
     assert "star" in page.locator("#vqa-answer").inner_text()
     page.locator("#vqa-chart .js-plotly-plot").first.wait_for(timeout=30_000)
     page.locator("#vqa-maps img").first.wait_for(timeout=30_000)

@@ -23,7 +23,7 @@ def server():
     if not available("text2image"):
         pytest.skip("no text-to-image generator shipped")
     port = _free_port()
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, mcp_server=True)  # as app.py launches it
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
 
@@ -54,25 +54,66 @@ def test_a_bad_prompt_gets_a_clear_message(client, case):
 
 @pytest.mark.parametrize("prompt", ["a 🌹 flower with a 🌿 yellow stem ✨", "وردة حمراء بساق صفراء", "פרח אדום עם גבעול צהוב"])
 def test_emoji_and_right_to_left_prompts_still_draw(client, prompt):
-    use_images, _, _ = _generate(client, prompt, count=1)
+    use_images, _, _, _ = _generate(client, prompt, count=1)
     assert len(use_images) == 1
 
 
 @pytest.mark.parametrize("show_masks", [False, True], ids=["masks off", "masks on"])
 def test_every_output_of_text_to_image_is_a_list_with_or_without_masks(client, show_masks):
-    use_images, glove_images, masks = client.predict("a red flower with a yellow stem", "use", 2, 0, show_masks, api_name="/text_to_image")
+    use_images, glove_images, masks, verdicts = client.predict("a red flower with a yellow stem", "use", 2, 0, show_masks, api_name="/text_to_image")
     assert isinstance(use_images, list) and len(use_images) == 2
     assert glove_images == []  # not chosen: an empty gallery, not an update
     assert isinstance(masks, list), masks
     assert [item["caption"] for item in masks] == (["use: 16x16 mask, image 1", "use: 16x16 mask, image 2"] if show_masks else [])
+    assert "Universal Sentence Encoder" in verdicts and "averaged GloVe" not in verdicts
 
 
-def test_swapping_needs_two_colours_and_otherwise_draws_both_twins(client):
+def test_every_flower_carries_the_judges_verdict_on_each_stated_attribute(client):
+    import re
+
+    prompt = "a small pink flower with eight pointed petals and an orange stem"
+    use_images, glove_images, _, verdicts = client.predict(prompt, "both", 3, 0, False, api_name="/text_to_image")
+    right = 0
+    for i, item in enumerate(use_images + glove_images):
+        caption = item["caption"]
+        assert caption.startswith(f"{i % 3 + 1}: "), caption
+        # one verdict per stated attribute, in the order the app lists them, each right or wrong with what was drawn
+        parts = caption.split(": ", 1)[1].split(", ")
+        assert [p.split(" ✓")[0].split(" ✗")[0] for p in parts] == ["petals pink", "stem orange", "petal shape pointed", "petal count 8", "size small"]
+        assert all(p.endswith(" ✓") or re.search(r" ✗ \(drew [a-z0-9]+\)$", p) for p in parts), caption
+        right += sum(p.endswith(" ✓") for p in parts)
+    # the summary's shares add up to the verdicts under the images
+    counts = [int(a) for a, _ in re.findall(r"(\d+) of (\d+) stated attributes right", verdicts)]
+    assert re.findall(r"of (\d+) stated", verdicts) == ["15", "15"] and sum(counts) == right
+
+
+def test_swapping_needs_two_colours_and_otherwise_draws_both_twins_for_the_slider(client):
     with pytest.raises(gradio_client.exceptions.AppError, match="two different colours"):
         client.predict("a flower with a stem", 1, 0, api_name="/swap_colours")
-    swapped, gallery = client.predict("a red flower with a yellow stem", 2, 0, api_name="/swap_colours")
+    swapped, use_pair, glove_pair, summary = client.predict("a red flower with a yellow stem", 2, 0, api_name="/swap_colours")
     assert swapped == "a yellow flower with a red stem"
-    assert len(gallery) == 2 * 2 * len(available("text2image"))
+    for pair in (use_pair, glove_pair):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2  # the prompt's grid, the twin's grid
+    assert summary.count("stated attributes right") == 2 * len(available("text2image"))
+
+
+def test_every_public_endpoint_is_an_mcp_tool_with_its_parameters_described(server):
+    """Gradio serves the app's named endpoints as MCP tools; their docstrings' Args describe each parameter."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(server + "gradio_api/mcp/schema", timeout=30) as response:
+        tools = {tool["meta"]["endpoint_name"]: tool for tool in json.load(response)}
+    expected = {"text_to_image": ["prompt", "encoder", "count", "seed", "show_masks"], "swap_colours": ["prompt", "count", "seed"],
+                "interpolate": ["text_a", "text_b", "encoder", "steps", "seed"], "render_scene": ["seed"],
+                "caption": ["image", "model", "beam"], "round_trip": ["sentence", "seed"], "translate_date": ["text", "score"],
+                "answer_question": ["image", "question", "model"], "world_preview": ["world", "split", "n", "seed"]}
+    assert sorted(tools) == sorted(expected)  # no private helper (examples, word clicks, the masks toggle) is a tool
+    for name, parameters in expected.items():
+        properties = tools[name]["inputSchema"]["properties"]
+        assert list(properties) == parameters, name
+        assert all(properties[p].get("description") for p in parameters), (name, properties)
+        assert "Returns:" in tools[name]["description"], name
 
 
 def test_the_server_still_serves_after_bad_input_and_gives_the_same_images_for_the_same_seed(client):

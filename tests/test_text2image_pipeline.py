@@ -235,3 +235,22 @@ def test_the_shipped_encoders_are_the_generator_folders_with_a_config_the_defaul
     monkeypatch.setattr(text2image, "CHECKPOINTS", tmp_path / "empty")
     with pytest.raises(ValueError, match="no generator trained with the 'use' encoder is shipped .*encoders: none$"):
         text2image.shipped_checkpoint()
+
+
+def test_the_judges_verdicts_say_right_for_real_flowers_and_wrong_for_their_swapped_captions():
+    """``check`` reads each stated attribute off the prompt and compares the judge's reading of the image."""
+    if not (CHECKPOINTS / "flower-attributes" / "config.json").is_file():
+        pytest.skip("no flower judge shipped")
+    judge = FlowerAttributesPipeline()
+    world = load_world("flowers", "test", size=24, seed=3)
+    right = wrong = 0
+    for i in range(len(world)):
+        sample = world.sample(i)
+        (verdicts,) = judge.check([sample.image], sample.caption)
+        assert [v.attribute for v in verdicts][:2] == ["petal_colour", "stem_colour"]  # every template states both colours
+        right += all(v.right for v in verdicts)
+        (swapped,) = judge.check([sample.image], sample.swapped_caption)
+        wrong += [v.right for v in swapped[:2]] == [False, False]
+        assert swapped[0].label() == f"petals {sample.attributes['stem_colour']} ✗ (drew {sample.attributes['petal_colour']})"
+    assert right >= 23 and wrong >= 23
+    assert judge.check([world.sample(0).image], "a flower") == [[]]  # nothing stated, nothing to check

@@ -16,6 +16,7 @@ from t2i_core.data.flowers import (
     SEEN_TEMPLATES,
     TEMPLATES,
     TEMPLATES_BY_NAME,
+    read_stated_attributes,
     swap_colours,
 )
 from t2i_core.data.palette import PALETTE
@@ -209,3 +210,24 @@ def test_the_captioners_flower_caption_is_a_function_of_petal_and_stem_colour():
     for s in world.samples(render=False):
         expected = f"a {s.attributes['petal_colour']} flower with a {s.attributes['stem_colour']} stem"
         assert captioner_caption(s.attributes) == expected.replace("a orange", "an orange")
+
+
+def test_read_stated_attributes_reads_exactly_what_every_template_states():
+    slot_of = {"petal_colour": "petal", "stem_colour": "stem", "centre_colour": "centre", "petal_shape": "shape", "petal_count": "count", "size": "size"}
+    world = load_world("flowers", "test", size=300)
+    for i in range(len(world)):
+        attributes = world.sample(i, render=False).attributes
+        for template in TEMPLATES:
+            stated = {k: attributes[k] for k, slot in slot_of.items() if "{" + slot + "}" in template.text}
+            assert read_stated_attributes(template.fill(attributes)) == stated, template.fill(attributes)
+
+
+@pytest.mark.parametrize("prompt, stated", [
+    ("A Red flower with 5 petals and a black center", {"petal_colour": "red", "petal_count": 5, "centre_colour": "black"}),
+    ("a large flower", {"size": "large"}),
+    ("a small and large flower with round petals", {"petal_shape": "round"}),  # two sizes: neither is stated
+    ("eight stems", {}),  # a count of stems is no petal count
+    ("a yellow circle", {}),
+])
+def test_read_stated_attributes_on_free_prompts(prompt, stated):
+    assert read_stated_attributes(prompt) == stated

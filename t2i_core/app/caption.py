@@ -5,9 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from ..evaluation.captioning import MODEL_LABELS
-from ..pipelines.caption import TRAINED_ON
+from ..pipelines.caption import TRAINED_ON, CaptionOutput
 from .errors import engine_errors
 from .pictures import example_images, for_display, out_of_world_note, scene_image_input
+from .serving import cached_examples
 from .shipped import available, shipped
 
 
@@ -20,7 +21,20 @@ def captioner(model: str):
 
 @engine_errors()
 def caption_image(image, model: str, beam: float, progress=gr.Progress()):
-    """Caption an image: the clickable words, the first word's heatmap, every word's map, the result and a summary."""
+    """Caption a picture with Show, Attend and Tell or Show and Tell, with where the model looked for each word.
+
+    Args:
+        image: the picture: a Scenes image, a flower, or any photo (flagged as out of the model's world).
+        model: "show-attend-tell" (with attention) or "show-and-tell" (without).
+        beam: beam size of the search, 1 to 5.
+
+    Returns:
+        the caption's words
+        the first word's attention heatmap
+        every word's heatmap, in one strip
+        the full result, kept by the page for clicks on words
+        the caption and its log-probability in Markdown, with a warning when the picture is not from the model's world
+    """
     if image is None:
         raise gr.Error("Upload an image or pick an example first.")
     pipe = captioner(model)
@@ -36,15 +50,27 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
     return words, for_display(result.overlay(0)), result.strip(), result, warning + summary
 
 
-def show_word_attention(result, event: gr.SelectData):
-    """The heatmap of the clicked word."""
-    if result is None:
-        raise gr.Error("Caption an image first.")
+def example_caption(image):
+    """An example picture captioned by Show, Attend and Tell at beam 3: what the cached examples show.
+
+    The result object is not cached (it is not a file or JSON); a click on a word of a cached
+    caption recomputes it once (:func:`show_word_attention`).
+    """
+    words, heatmap, strip, _, summary = caption_image(image, "show-attend-tell", 3)
+    return words, heatmap, strip, None, summary
+
+
+def show_word_attention(result, image, model: str, beam: float, event: gr.SelectData):
+    """The heatmap of the clicked word, and the caption result (recomputed when the caption came from the examples' cache)."""
+    if not isinstance(result, CaptionOutput):  # None, or what the examples' cache stored for it (not the object)
+        if image is None:
+            raise gr.Error("Caption an image first.")
+        result = captioner(model)(image, beam_size=int(beam))
     index = event.index if isinstance(event.index, int) else event.index[0]
     words = result.words[0]
     if not 0 <= index < len(words):
         raise gr.Error("That word is not part of the caption.")
-    return for_display(result.overlay(index)), f"Attention for **{words[index]}** (word {index + 1} of {len(words)})"
+    return for_display(result.overlay(index)), f"Attention for **{words[index]}** (word {index + 1} of {len(words)})", result
 
 
 def build_caption() -> None:
@@ -57,9 +83,8 @@ def build_caption() -> None:
     if not available("caption"):
         gr.Markdown("**No captioner is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train caption`.")
     with gr.Row():
-        with gr.Column(scale=1):
-            image = scene_image_input("cap", 0, example_images(), "Test scenes, flowers and photos (photos are marked as out of world)",
-                                      api_name="render_scene")
+        with gr.Column(scale=1) as picture_column:
+            image = scene_image_input("cap", 0, api_name="render_scene")
         with gr.Column(scale=1):
             model = gr.Radio(list(MODEL_LABELS), value="show-attend-tell", label="Model", elem_id="cap-model")
             beam = gr.Slider(1, 5, value=3, step=1, label="Beam size", elem_id="cap-beam")
@@ -71,5 +96,13 @@ def build_caption() -> None:
             word_note = gr.Markdown(elem_id="cap-word-note")
     strip = gr.Image(type="pil", label="Every word's attention", elem_id="cap-strip")
     result = gr.State(None)
-    run.click(caption_image, [image, model, beam], [words, heatmap, strip, result, summary], api_name="caption")
-    words.select(show_word_attention, result, [heatmap, word_note], api_name=False)
+    captioned = [words, heatmap, strip, result, summary]
+    with picture_column:
+        examples = [[path] for path in example_images()]
+        label = "Test scenes, flowers and photos (photos are marked as out of world)"
+        if "show-attend-tell" in available("caption"):
+            cached_examples(examples, [image], captioned, example_caption, label, preload=0)
+        else:
+            gr.Examples(examples, inputs=image, label=label)
+    run.click(caption_image, [image, model, beam], captioned, api_name="caption")
+    words.select(show_word_attention, [result, image, model, beam], [heatmap, word_note, result], api_visibility="private")

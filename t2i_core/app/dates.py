@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from ..pipelines.dates import DEFAULT_SCORE, TRAINED_ON
 from .errors import engine_errors
+from .serving import cached_examples
 from .shipped import available, shipped
 
 DATE_EXAMPLES = ["5 April 09", "Tuesday, March 3, 2020", "03/04/2021", "17.10.2008", "10-17-2008", "22JAN2016", "the 1st of may 1999",
@@ -29,7 +30,16 @@ def attention_figure(result, item: int = 0) -> go.Figure:
 
 @engine_errors()
 def translate_date(text: str, score: str):
-    """A written date to ISO, with its validity, confidence and attention matrix."""
+    """Translate a date written the way people write it into ISO form (YYYY-MM-DD) with a seq2seq model with attention.
+
+    Args:
+        text: a written date, e.g. "Tuesday, March 3, 2020", "17.10.2008" or "22JAN2016".
+        score: the attention score of the translator: "additive" (Bahdanau), "dot" or "general" (Luong).
+
+    Returns:
+        a Markdown summary: the ISO date, whether it is a real calendar date, the model's probability of it
+        a Plotly heatmap of the attention of each output character over the input characters
+    """
     if score not in available("dates"):
         raise gr.Error(f"no date translator with the {score!r} score is shipped in checkpoints/dates/ yet")
     if not text or not text.strip():
@@ -38,6 +48,11 @@ def translate_date(text: str, score: str):
     verdict = "a real calendar date" if result.valid[0] else f"not valid: {result.reasons[0]}"
     summary = f"## {result.iso_dates[0] or '-'}\n{verdict}; the model's probability of this output: {result.confidences[0]:.3f}"
     return summary, attention_figure(result)
+
+
+def example_date(text: str):
+    """An example date translated with the default attention score: what the cached examples show."""
+    return translate_date(text, DEFAULT_SCORE)
 
 
 def build_dates() -> None:
@@ -52,12 +67,17 @@ def build_dates() -> None:
         gr.Markdown("**No date translator is shipped in `checkpoints/dates/` yet**: train one with `python -m t2i_core train dates`.")
     scores = scores or [DEFAULT_SCORE]
     with gr.Row():
-        text = gr.Textbox(value=DATE_EXAMPLES[1], label="A written date", max_lines=1, elem_id="dates-text")
+        text = gr.Textbox(label="A written date", max_lines=1, elem_id="dates-text")  # the examples fill it when the page opens
         default = DEFAULT_SCORE if DEFAULT_SCORE in scores else scores[0]
         score = gr.Radio(scores, value=default, label="Attention score (dot: the best on validation)", elem_id="dates-score")
         run = gr.Button("Translate", variant="primary", elem_id="dates-run")
-    gr.Examples(DATE_EXAMPLES, inputs=text, label="Examples")
-    summary = gr.Markdown(elem_id="dates-summary")
-    matrix = gr.Plot(label="Attention: output characters (rows) over input characters (columns)", elem_id="dates-attention")
+    summary = gr.Markdown(elem_id="dates-summary", render=False)
+    matrix = gr.Plot(label="Attention: output characters (rows) over input characters (columns)", elem_id="dates-attention", render=False)
+    if DEFAULT_SCORE in available("dates"):
+        cached_examples([[d] for d in DATE_EXAMPLES], [text], [summary, matrix], example_date, f"Examples ({DEFAULT_SCORE} score)", preload=1)
+    else:
+        gr.Examples(DATE_EXAMPLES, inputs=text, label="Examples")
+    summary.render()
+    matrix.render()
     run.click(translate_date, [text, score], [summary, matrix], api_name="translate_date")
-    text.submit(translate_date, [text, score], [summary, matrix], api_name=False)
+    text.submit(translate_date, [text, score], [summary, matrix], api_visibility="private")

@@ -67,7 +67,15 @@ def example_images() -> list[str]:
 
 
 def fresh_scene(seed: float):
-    """A newly rendered Scenes image (test split, the given seed) as a file path, with its true caption."""
+    """Render a fresh picture of the Scenes world (coloured shapes) to caption or ask about.
+
+    Args:
+        seed: the scene's seed, 0 to 2147483647; the same seed gives the same scene.
+
+    Returns:
+        the path of the rendered PNG image
+        its true caption, in Markdown
+    """
     seed = int(seed or 0)
     if not 0 <= seed < 2**31:
         raise gr.Error("the seed must be between 0 and 2147483647")
@@ -78,18 +86,18 @@ def fresh_scene(seed: float):
     return str(path), f"True caption: *{sample.caption}*"
 
 
-def scene_image_input(prefix: str, seed: int, examples: list[str], examples_label: str, api_name) -> ImageUpload:
-    """An image upload with a "Render a fresh scene" button (and the scene's true caption) and example images.
+def scene_image_input(prefix: str, seed: int, api_name) -> ImageUpload:
+    """An image upload with a "Render a fresh scene" button (and the scene's true caption).
 
     Lays the components out in the current column and returns the image component; ``prefix``
-    names their ``elem_id``s (``<prefix>-image``, ``<prefix>-render``...).
+    names their ``elem_id``s (``<prefix>-image``, ``<prefix>-render``...). The tab adds its
+    examples with :func:`~t2i_core.app.serving.cached_examples` once its outputs exist.
     """
     image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id=f"{prefix}-image")
     with gr.Row():
         scene_seed = gr.Number(value=seed, precision=0, minimum=0, label="Scene seed", elem_id=f"{prefix}-scene-seed")
         render = gr.Button("Render a fresh scene", elem_id=f"{prefix}-render")
     truth = gr.Markdown(elem_id=f"{prefix}-truth")
-    gr.Examples(examples, inputs=image, label=examples_label)
     render.click(fresh_scene, scene_seed, [image, truth], api_name=api_name)
     return image
 

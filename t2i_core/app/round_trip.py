@@ -14,7 +14,17 @@ from .text_to_image import ROSE_PAIR
 
 @engine_errors()
 def round_trip(sentence: str, seed: float, progress=gr.Progress()):
-    """Sentence -> generated flower -> caption, and the USE cosine of the two sentences."""
+    """Draw a flower from a sentence with the USE generator, caption it, and compare the two sentences.
+
+    Args:
+        sentence: an English sentence about one flower, e.g. "a red flower with a yellow stem".
+        seed: noise seed of the drawn flower.
+
+    Returns:
+        the generated flower, enlarged
+        every caption word's attention map, in one strip
+        a table row: the sentence, the caption, and their Universal Sentence Encoder cosine
+    """
     if "use" not in available("text2image"):
         raise gr.Error("the USE text-to-image generator is not shipped in checkpoints/ yet")
     caption_pipe = captioner("show-attend-tell")

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from ..pipelines.vqa import EXAMPLE_QUESTIONS, TRAINED_ON
 from .errors import engine_errors
 from .pictures import example_images, for_display, out_of_world_note, scene_image_input
+from .serving import cached_examples
 from .shipped import available, shipped
 
 MAX_QUESTION_CHARACTERS = 200  # the longest training question has under 60
@@ -15,7 +16,18 @@ MAX_QUESTION_CHARACTERS = 200  # the longest training question has under 60
 
 @engine_errors()
 def answer_question(image, question: str, model: str, progress=gr.Progress()):
-    """Answer a question about an image: the answer, a bar chart of the top answers, the attention maps."""
+    """Answer a question about a picture of coloured shapes, with where the question looked.
+
+    Args:
+        image: the picture (a Scenes image; a photo is answered but flagged as out of the model's world).
+        question: e.g. "what colour is the circle?", "how many objects are there?", "is there a red square?".
+        model: "attention" (stacked attention) or "baseline" (no attention).
+
+    Returns:
+        the answer and its probability in Markdown, with a warning when the picture is not from the model's world
+        a Plotly bar chart of the top answers
+        one attention map per hop (empty for the baseline)
+    """
     if model not in available("vqa"):
         raise gr.Error(f"no {model!r} VQA model is shipped in checkpoints/ yet")
     if image is None:
@@ -39,6 +51,11 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
     return f"{warning}## {result.answers[0]}\nprobability {result.confidences[0]:.3f}.{note}", figure, maps
 
 
+def example_answer(image, question: str):
+    """An example picture and question answered by the attention model: what the cached examples show."""
+    return answer_question(image, question, "attention")
+
+
 def build_vqa() -> None:
     """Lay out the tab in the current ``gr.Tab`` and wire its event (``/answer_question``)."""
     gr.Markdown(
@@ -51,16 +68,23 @@ def build_vqa() -> None:
     if not models:
         gr.Markdown("**No VQA model is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train vqa`.")
     with gr.Row():
+        with gr.Column(scale=1) as picture_column:
+            image = scene_image_input("vqa", 1, api_name=False)  # /render_scene does the same
         with gr.Column(scale=1):
-            image = scene_image_input("vqa", 1, example_images()[:4], "Test scenes", api_name=False)  # /render_scene does the same
-        with gr.Column(scale=1):
-            question = gr.Textbox(value=EXAMPLE_QUESTIONS[0], label="Question", max_lines=1, elem_id="vqa-question")
-            gr.Examples(list(EXAMPLE_QUESTIONS), inputs=question, label="Example questions")
+            question = gr.Textbox(label="Question", max_lines=1, elem_id="vqa-question")
             models = models or ["attention"]
             model = gr.Radio(models, value=models[0], label="Model", elem_id="vqa-model")
             run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
             answer = gr.Markdown(elem_id="vqa-answer")
             chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
     maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", elem_id="vqa-maps")
+    scenes = example_images()[:4]
+    # Every example question, each about one of the four test scenes in turn; the first fills the tab when the page opens.
+    examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]
+    with picture_column:
+        if "attention" in available("vqa"):
+            cached_examples(examples, [image, question], [answer, chart, maps], example_answer, "Test scenes and questions", preload=0)
+        else:
+            gr.Examples(examples, inputs=[image, question], label="Test scenes and questions")
     run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
-    question.submit(answer_question, [image, question, model], [answer, chart, maps], api_name=False)
+    question.submit(answer_question, [image, question, model], [answer, chart, maps], api_visibility="private")

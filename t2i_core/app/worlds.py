@@ -10,7 +10,18 @@ from .shipped import shipped
 
 @engine_errors()
 def show_world(world: str, split: str, n: float, seed: float):
-    """Render ``n`` samples of a world split; returns the grid and the ground truth."""
+    """Render samples of one of the procedural worlds the models are trained on, with their ground truth.
+
+    Args:
+        world: "flowers", "scenes" or "dates".
+        split: a split of that world, e.g. "train", "test", "heldout-pairs", "heldout-style".
+        n: how many samples, 1 to 64.
+        seed: the seed the world is drawn from.
+
+    Returns:
+        one image of the samples in a grid
+        a table of each sample's caption and attributes
+    """
     preview = shipped("world-preview")(world, split=split, n=int(n), seed=int(seed))
     rows = [[c, ", ".join(f"{k}={v}" for k, v in a.items())] for c, a in zip(preview.captions, preview.attributes)]
     return preview.grid, rows

@@ -194,6 +194,34 @@ def read_colour_roles(caption: str) -> dict[str, str | None]:
     return {role: colours.pop() if len(colours) == 1 else None for role, colours in found.items()}
 
 
+_COUNT_WORDS = {"five": 5, "5": 5, "eight": 8, "8": 8}
+_STATED_PATTERNS = {
+    "size": re.compile(r"\b(small|large)\b"),
+    "petal_shape": re.compile(r"\b(round|pointed)\b"),
+    "petal_count": re.compile(r"\b(five|eight|5|8)\b(?=(?:\s+[a-z]+)?\s+petals?\b)"),
+    "centre_colour": re.compile(r"\b(" + "|".join(CENTRE_COLOURS) + r")\s+(?:centre|center)\b"),
+}
+
+
+def read_stated_attributes(caption: str) -> dict[str, Any]:
+    """Every attribute a caption states, by name: the colours in their roles (:func:`read_colour_roles`),
+    the size ("small"/"large"), the petal shape ("round"/"pointed"), the petal count ("five"/"eight"
+    or 5/8 before "petals") and the centre colour ("a brown centre"/"center").
+
+    Only what the caption states is returned: ``read_stated_attributes("a red flower")`` is
+    ``{"petal_colour": "red"}``. A word stated twice with two different values ("small ... large")
+    leaves that attribute out, as :func:`read_colour_roles` does for colours.
+    """
+    text = caption.lower()
+    stated: dict[str, Any] = {role: colour for role, colour in read_colour_roles(text).items() if colour is not None}
+    for attribute, pattern in _STATED_PATTERNS.items():
+        values = {match.group(1) for match in pattern.finditer(text)}
+        if len(values) == 1:
+            value = values.pop()
+            stated[attribute] = _COUNT_WORDS[value] if attribute == "petal_count" else value
+    return stated
+
+
 def swap_colours(attributes: dict[str, Any]) -> dict[str, Any]:
     """The same flower with petal and stem colours exchanged: the order-swapped twin."""
     swapped = dict(attributes)

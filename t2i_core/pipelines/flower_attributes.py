@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
+from ..data.flowers import read_stated_attributes
 from ..data.images import load_rgb, to_tensor_batch
 from ..device import select_device
 from ..models.flower_classifier import FlowerAttributeClassifier
@@ -25,6 +26,30 @@ class FlowerAttributesOutput:
 
     attributes: list[dict[str, str]]  # (N,) each image's predicted value of every attribute: {"petal_colour": "red", ...}
     confidences: list[dict[str, float]]  # (N,) the probability of each of those predictions
+
+
+@dataclass(frozen=True)
+class AttributeVerdict:
+    """Whether an image shows one attribute a prompt states, by the judge."""
+
+    attribute: str  # "petal_colour", "stem_colour", "centre_colour", "petal_shape", "petal_count" or "size"
+    stated: Any  # what the prompt says ("red", 8, ...)
+    seen: Any  # what the judge reads in the image
+    confidence: float  # the judge's probability of ``seen``
+
+    @property
+    def right(self) -> bool:
+        return self.stated == self.seen
+
+    def label(self) -> str:
+        """Short text for under an image: "petals red ✓" or "stem yellow ✗ (drew red)"."""
+        name = ATTRIBUTE_LABELS[self.attribute]
+        return f"{name} {self.stated} ✓" if self.right else f"{name} {self.stated} ✗ (drew {self.seen})"
+
+
+# How a verdict names each attribute, in the order the app lists them.
+ATTRIBUTE_LABELS = {"petal_colour": "petals", "stem_colour": "stem", "centre_colour": "centre", "petal_shape": "petal shape",
+                    "petal_count": "petal count", "size": "size"}
 
 
 class FlowerAttributesPipeline(PretrainedPipeline):
@@ -65,6 +90,19 @@ class FlowerAttributesPipeline(PretrainedPipeline):
                 output.attributes.append({key: self.model.config.attributes[key][b] for key, b in best.items()})
                 output.confidences.append({key: float(probabilities[key][i, b]) for key, b in best.items()})
         return output
+
+    def check(self, images: Any | Sequence[Any], prompt: str) -> list[list[AttributeVerdict]]:
+        """For each image, the judge's verdict on every attribute ``prompt`` states (``read_stated_attributes``).
+
+        ``check(images, "a red flower with a yellow stem")`` gives per image a petal-colour and a
+        stem-colour verdict; a prompt that states nothing the judge knows gives empty lists.
+        """
+        stated = read_stated_attributes(prompt)
+        output = self(images)
+        return [
+            [AttributeVerdict(name, stated[name], seen[name], confidence[name]) for name in ATTRIBUTE_LABELS if name in stated]
+            for seen, confidence in zip(output.attributes, output.confidences)
+        ]
 
     @torch.no_grad()
     def features(self, images: Any | Sequence[Any]) -> np.ndarray:
