@@ -54,7 +54,9 @@ def test_an_editable_install_runs_the_cli_from_another_folder_with_the_shipped_c
     venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    # --without-pip: the venv uses this interpreter's pip and setuptools, not the older ones ensurepip would put in
+    # front of them (setuptools 65 from ensurepip has no bdist_wheel without the wheel package).
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
     install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)],
                              capture_output=True, text=True, env=env, timeout=600)
