@@ -343,7 +343,7 @@ def _text2image_limits(encoder: str) -> Callable[[Reports], list[str]]:
         found = [
             f"Image quality is far from real flowers: the Frechet distance (in the flower classifier's feature space, not FID) "
             f"is {generator['frechet_ratio']:.1f}x the real-vs-real floor, against a target of 3x, and the diversity between "
-            f"images of one prompt is {generator['diversity_ratio']:.2f}x that of real flowers (target 0.5x): little but the "
+            f"images of one prompt is {generator['diversity_ratio']:.2f}x that of real flowers (target 0.6x): little but the "
             "asked colours varies with the noise.",
             "The binding of colours to parts does not carry to new phrasings or to colour pairs never seen in training: "
             f"binding accuracy {_figure(binding['heldout-templates'])} on held-out templates and {_figure(binding['heldout-pairs'])} "
@@ -357,7 +357,7 @@ def _text2image_limits(encoder: str) -> Callable[[Reports], list[str]]:
                             "with a red stem\" are the identical vector, hence identical images, so at most one of a swapped "
                             f"pair can be right (swapped twins both right: {_figure(binding['swapped-twins'])}). This generator is "
                             "shipped as the contrast to the USE one, not as a model to use.")
-        found.append("It knows only the Flowers world: 64x64 single flowers on a plain background, the 8 colour words "
+        found.append("It knows only the Flowers world: 64x64 single flowers on plain, gradient, noise or photo-textured backgrounds, the 8 colour words "
                      "and the templates' vocabulary. Any other prompt is encoded and drawn as some flower anyway.")
         return found
 
