@@ -1,15 +1,22 @@
-"""Latency of the running Gradio app per endpoint, and its overhead over the bare pipeline call.
+"""Latency of the running Gradio app per endpoint: the framework's floor, the app's own share, the bare pipeline.
 
-Run: ``python benchmarks/app_latency.py [--repeats 20] [--threads 2]``. Starts ``app.demo``
-on 127.0.0.1, calls each endpoint through ``gradio_client`` with fresh prompts (one
-request at a time), times the same work done by the pipelines directly in this process,
-and prints p50 and p95 of both and their ratio (the app's overhead: queueing, HTTP,
-image encoding). Then a burst of concurrent requests gives the latency under load.
+Run: ``python benchmarks/app_latency.py [--repeats 20] [--threads 2] [--json out.json]``.
+Starts ``app.demo`` on 127.0.0.1 and, beside it in the same process, a one-line Gradio
+echo app (a string in, the same string out): the floor any Gradio endpoint pays for the
+client, HTTP, the queue and the event stream. For each endpoint it then calls, one request
+at a time and interleaved, the app through ``gradio_client`` with fresh inputs, the echo,
+and the same work done by the pipelines directly in this process (the work the endpoint
+exists for: for ``/text_to_image`` the generators and the judge's verdicts, for ``/caption``
+the caption with its heatmap and strip). It prints the medians and p95 of the three, the
+app's own share (app minus floor) and that share over the pipeline: what the app adds
+beyond the framework (encoding images, building figures, repeated work), which should stay
+near 1x. Then a burst of concurrent requests gives the latency under load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import statistics
 import sys
@@ -31,23 +38,36 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the load burst")
+    parser.add_argument("--json", type=Path, help="also write every endpoint's figures here")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    from gradio_client import Client
+    import gradio as gr
+    from gradio_client import Client, handle_file
 
     import app
     from t2i_core.app.dates import attention_figure
     from t2i_core.app.pictures import EXAMPLES_DIR
     from t2i_core.app.shipped import available, shipped
+    from t2i_core.text_encoders.base import cosine_similarity
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    port = free_port()
     app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     client = Client(url, verbose=False, download_files=False)
+    with gr.Blocks() as echo_demo:  # the framework's floor: endpoints that do nothing
+        text, picture, path = gr.Textbox(), gr.Image(type="filepath"), gr.Textbox()
+        text.submit(lambda value: value, text, text, api_name="echo")
+        picture.upload(lambda value: str(value), picture, path, api_name="echo_image")  # the floor of a request that uploads an image
+    echo_port = free_port()
+    echo_demo.queue().launch(server_name="127.0.0.1", server_port=echo_port, prevent_thread_lock=True, quiet=True)
+    echo_client = Client(f"http://127.0.0.1:{echo_port}/", verbose=False, download_files=False)
 
     def prompt(i: int) -> str:
         colours = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "white"]
@@ -56,11 +76,13 @@ def main() -> None:
     endpoints = {
         "/text_to_image (both encoders, 8 images)": (
             lambda i: client.predict(prompt(i), "both", 8, i, False, api_name="/text_to_image"),
-            lambda i: [shipped("text2image", name)(prompt(i + 1000), num_images=8, seed=i) for name in available("text2image")],
+            lambda i: [shipped("flower-attributes").check(shipped("text2image", name)(prompt(i + 1000), num_images=8, seed=i).images[0], prompt(i + 1000))
+                       for name in available("text2image")],
         ),
         "/swap_colours (both encoders, 4 images)": (
             lambda i: client.predict(prompt(i + 2000), 4, i, api_name="/swap_colours"),
-            lambda i: [shipped("text2image", name)([prompt(i + 3000), prompt(i + 3000)], num_images=4, seed=i) for name in available("text2image")],
+            lambda i: [[shipped("flower-attributes").check(images, prompt(i + 3000)) for images in
+                        shipped("text2image", name)([prompt(i + 3000), prompt(i + 3000)], num_images=4, seed=i).images] for name in available("text2image")],
         ),
         "/interpolate (use, 8 steps)": (
             lambda i: client.predict(prompt(i + 4000), prompt(i + 4001), "use", 8, i, api_name="/interpolate"),
@@ -75,8 +97,6 @@ def main() -> None:
             lambda i: attention_figure(shipped("dates", score)(dates[i % len(dates)])),
         )
     if "show-attend-tell" in available("caption"):
-        from gradio_client import handle_file
-
         from t2i_core.data import load_world
 
         scenes = load_world("scenes", "test", size=args.repeats + 1, seed=0)
@@ -90,25 +110,42 @@ def main() -> None:
             lambda i: client.predict(handle_file(str(paths[i])), "show-attend-tell", 3, api_name="/caption"),
             lambda i: (lambda r: (r.overlay(0), r.strip()))(shipped("caption", "show-attend-tell")(paths[i], beam_size=3)),
         )
+        def round_trip_work(sentence: str, seed: int):
+            """What /round_trip exists for: the flower, its caption with every word's map, and the two sentences' cosine."""
+            generator = shipped("text2image", "use")
+            result = shipped("caption", "show-attend-tell")(generator(sentence, num_images=1, seed=seed).images[0][0], beam_size=3)
+            vectors = generator.encoder.encode([sentence, result.captions[0]])
+            return result.strip(), cosine_similarity(vectors[:1], vectors[1:])
+
         if "use" in available("text2image"):
             endpoints["/round_trip"] = (
                 lambda i: client.predict(prompt(i + 7000), i, api_name="/round_trip"),
-                lambda i: shipped("caption", "show-attend-tell")(
-                    shipped("text2image", "use")(prompt(i + 8000), num_images=1, seed=i).images[0][0], beam_size=3),
+                lambda i: round_trip_work(prompt(i + 8000), i),
             )
-    print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}")
+    print(f"{args.repeats} requests per endpoint, one at a time, torch threads {args.threads}; "
+          "floor: a Gradio echo endpoint (text in, text out; for /caption an uploaded image in, its path out); own share: app minus floor")
+    figures = {}
     for name, (through_app, bare) in endpoints.items():
-        through_app(0), bare(0)  # warm-up
-        app_times, bare_times = [], []
+        through_app(0), bare(0), echo_client.predict("warm-up", api_name="/echo")  # warm-up
+        if name.startswith("/caption"):
+            echo_client.predict(handle_file(str(paths[0])), api_name="/echo_image")
+        times = {"app": [], "floor": [], "pipeline": []}
         for i in range(1, args.repeats + 1):
-            start = time.perf_counter()
-            through_app(i)
-            app_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            bare(i)
-            bare_times.append(time.perf_counter() - start)
-        ratio = statistics.median(app_times) / statistics.median(bare_times)
-        print(f"{name}\n  app:      {summary(app_times)}\n  pipeline: {summary(bare_times)}\n  overhead: x{ratio:.2f} (median app / median pipeline)")
+            if name.startswith("/caption"):
+                echo = lambda k: echo_client.predict(handle_file(str(paths[k])), api_name="/echo_image")  # noqa: E731
+            else:
+                echo = lambda k: echo_client.predict(f"echo {k}", api_name="/echo")  # noqa: E731
+            for kind, call in (("app", through_app), ("floor", echo), ("pipeline", bare)):
+                start = time.perf_counter()
+                call(i)
+                times[kind].append(time.perf_counter() - start)
+        median = {kind: statistics.median(values) for kind, values in times.items()}
+        own = median["app"] - median["floor"]
+        figures[name] = {**{f"{kind}_median_s": value for kind, value in median.items()}, "own_share_s": own,
+                         "own_share_over_pipeline": own / median["pipeline"], "overhead": median["app"] / median["pipeline"]}
+        print(f"{name}\n  app:       {summary(times['app'])}\n  floor:     {summary(times['floor'])}\n"
+              f"  pipeline:  {summary(times['pipeline'])}\n  own share: {own * 1000:7.0f} ms = x{own / median['pipeline']:.2f} the pipeline "
+              f"(app alone x{median['app'] / median['pipeline']:.2f})")
 
     def one_client(k: int) -> list[float]:
         own = Client(url, verbose=False, download_files=False)
@@ -125,6 +162,10 @@ def main() -> None:
     wall = time.perf_counter() - start
     print(f"load: {len(burst)} requests from {args.clients} clients in {wall:.1f} s "
           f"({len(burst) / wall:.1f} requests/s); latency {summary(burst)}")
+    if args.json:
+        args.json.write_text(json.dumps({"repeats": args.repeats, "threads": args.threads, "endpoints": figures,
+                                         "load": {"requests": len(burst), "clients": args.clients, "wall_s": wall}}, indent=2))
+    echo_demo.close()
     app.demo.close()
 
 

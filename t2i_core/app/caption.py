@@ -7,7 +7,7 @@ import gradio as gr
 from ..evaluation.captioning import MODEL_LABELS
 from ..pipelines.caption import TRAINED_ON, CaptionOutput
 from .errors import engine_errors
-from .pictures import example_images, for_display, out_of_world_note, scene_image_input
+from .pictures import HEATMAP_FORMAT, example_images, for_display, out_of_world_note, scene_image_input
 from .serving import cached_examples
 from .shipped import available, shipped
 
@@ -92,9 +92,11 @@ def build_caption() -> None:
             summary = gr.Markdown(elem_id="cap-summary")
             words = gr.HighlightedText(label="Caption (click a word)", color_map={"word": "#dbeafe"}, show_inline_category=False,
                                        interactive=False, elem_id="cap-words")
-            heatmap = gr.Image(type="pil", label="Where the model looked", elem_id="cap-heatmap")
+            heatmap = gr.Image(type="pil", label="Where the model looked", format=HEATMAP_FORMAT, elem_id="cap-heatmap",
+                               alt_text="The picture with a heatmap of where the captioner looked to choose the selected word")
             word_note = gr.Markdown(elem_id="cap-word-note")
-    strip = gr.Image(type="pil", label="Every word's attention", elem_id="cap-strip")
+    strip = gr.Image(type="pil", label="Every word's attention", format=HEATMAP_FORMAT, elem_id="cap-strip",
+                     alt_text="One heatmap per word of the caption, side by side, each word written under its map")
     result = gr.State(None)
     captioned = [words, heatmap, strip, result, summary]
     with picture_column:

@@ -77,7 +77,7 @@ def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_
     outputs, verdicts, masks = {}, [], []
     for name in _encoders(encoder):
         progress(None, desc=f"drawing with {ENCODER_LABELS[name]}")
-        result = shipped("text2image", name)(prompt, num_images=int(count), seed=int(seed), return_masks=True)
+        result = shipped("text2image", name)(prompt, num_images=int(count), seed=int(seed), return_masks=bool(show_masks))
         judged = _judged(result.images[0], prompt)
         outputs[name] = _captioned(result.images[0], judged)
         verdicts.append(f"**{ENCODER_LABELS[name]}**: {_share_right(judged)}")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from ..pipelines.vqa import EXAMPLE_QUESTIONS, TRAINED_ON
 from .errors import engine_errors
-from .pictures import example_images, for_display, out_of_world_note, scene_image_input
+from .pictures import HEATMAP_FORMAT, example_images, for_display, out_of_world_note, scene_image_input
 from .serving import cached_examples
 from .shipped import available, shipped
 
@@ -77,7 +77,8 @@ def build_vqa() -> None:
             run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
             answer = gr.Markdown(elem_id="vqa-answer")
             chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
-    maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", elem_id="vqa-maps")
+    maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", format=HEATMAP_FORMAT,
+                      elem_id="vqa-maps")
     scenes = example_images()[:4]
     # Every example question, each about one of the four test scenes in turn; the first fills the tab when the page opens.
     examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]

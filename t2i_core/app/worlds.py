@@ -47,7 +47,7 @@ def build_worlds(demo: gr.Blocks) -> None:
         count = gr.Slider(1, 32, value=12, step=1, label="Samples", elem_id="world-count")
         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="world-seed")
         render = gr.Button("Render", variant="primary", elem_id="world-render")
-    grid = gr.Image(label="Samples", type="pil", elem_id="world-grid")
+    grid = gr.Image(label="Samples", type="pil", elem_id="world-grid", alt_text="A grid of samples of the chosen world, each with its caption below")
     truth = gr.Dataframe(headers=["caption", "ground truth"], label="Ground truth", wrap=True, elem_id="world-truth")
     world.change(world_splits, world, split, api_name=False)
     render.click(show_world, [world, split, count, seed], [grid, truth], api_name="world_preview")
