@@ -1,7 +1,9 @@
 """The Streamlit dashboard: every section renders, and bad input becomes a message, not a traceback.
 
 Most tests drive ``dashboard/app.py`` in-process with Streamlit's ``AppTest``; the last one
-starts the real server on a loopback port and drives it in headless Chromium with Playwright.
+starts the real server on a loopback port and drives it in headless Chromium with Playwright
+(a click on the PCA map, and a link that reopens the view). The dashboard's Docker Space
+(``dashboard/space/``) is checked by reading its Dockerfile and its front matter.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
@@ -24,6 +29,8 @@ from t2i_core.pipelines.encoder_comparison import pairs_table_csv, spreadsheet_t
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
+SPACE = ROOT / "dashboard" / "space"
+LIST, BENCHMARK_TAB, UPLOAD = "A list of sentences", "Benchmark results", "Your sentence pairs"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +66,45 @@ def charts(at: AppTest) -> dict[str, dict]:
 
 def messages(at: AppTest) -> list[str]:
     return [e.value for e in at.error] + [w.value for w in at.warning]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open the tab called ``label``, as a click on it does: the tabs' state, then a rerun."""
+    at.session_state["tab"] = label
+    return at.run()
+
+
+def opened_with(link: dict[str, str], monkeypatch, tmp_path) -> AppTest:
+    """The dashboard opened from a URL whose query parameters are ``link``."""
+    monkeypatch.setenv("T2I_ENCODER_RESULTS", str(tmp_path / "no-results.json"))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update(link)
+    return at.run()
+
+
+def benchmark_tab() -> AppTest:
+    """The dashboard opened on its benchmark tab, from a link (``?tab=Benchmark+results``)."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["tab"] = BENCHMARK_TAB
+    return at.run()
+
+
+def click_point(at: AppTest, chart_key: str, sentence: int) -> AppTest:
+    """Rerun as the browser does after a click on sentence ``sentence``'s point of a map.
+
+    AppTest has no handle on a plotly chart's selection (and Streamlit refuses to set one
+    through session state), so this sends the widget state the frontend sends: the
+    selection as JSON, its point carrying the ``customdata`` the figure gave it. The real
+    click is in the browser test.
+    """
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{chart_key}")]
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    point = {"curve_number": 0, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0, "customdata": sentence}
+    state.string_value = json.dumps({"selection": {"points": [point], "point_indices": [0], "box": [], "lasso": []}})
+    return at._run(states)
 
 
 # ---------------------------------------------------------------- two sentences
@@ -145,10 +191,125 @@ def test_a_bad_sentence_list_gives_a_message(app, text, expected):
     assert "glove_heatmap" in charts(app)
 
 
+def test_a_click_on_a_map_point_shows_its_nearest_neighbours_under_each_encoder(app, encoder_names):
+    sentences = app.text_area(key="sentences").value.splitlines()
+    assert not app.dataframe  # nothing chosen yet
+    click_point(app, "projection_glove-avg", 2)
+    assert not app.exception
+    assert app.selectbox(key="neighbours_of").value == sentences[2]
+    table = app.dataframe[0].value
+    assert list(table["rank"]) == [1, 2, 3]
+    assert set(table.columns) == {"rank"} | {f"{name}: {what}" for name in encoder_names for what in ("sentence", "cosine")}
+    # Sentence 3 and 4 are a flower caption and its order-swapped twin: glove-avg cannot part them.
+    assert table["glove-avg: sentence"][0] == f"4. {sentences[3]}"
+    assert table["glove-avg: cosine"][0] == pytest.approx(1.0)
+    assert table["use: cosine"][0] < 1.0 - 1e-4
+    # Both maps ring the chosen sentence.
+    for name in encoder_names:
+        rings = [t for t in charts(app)[f"projection_{name}"]["data"] if t.get("marker", {}).get("symbol") == "circle-open"]
+        assert [ring["customdata"] for ring in rings] == [[2]]
+
+
+def test_a_click_on_a_pair_line_chooses_nothing(app):
+    click_point(app, "projection_use", None)  # a point of an order-swapped pair's line has no customdata
+    assert not app.exception
+    assert app.selectbox(key="neighbours_of").value is None and not app.dataframe
+
+
+def test_a_changed_sentence_list_drops_a_choice_that_is_no_longer_in_it(app):
+    click_point(app, "projection_use", 0)
+    assert app.dataframe
+    app.text_area(key="sentences").set_value("the dog chases the cat\nthe cat chases the dog").run()
+    assert not app.exception
+    assert app.selectbox(key="neighbours_of").value is None and not app.dataframe
+    assert "projection_use" in charts(app)
+
+
+def test_nearest_neighbours_leave_the_sentence_out_and_put_its_swapped_twin_first_under_glove_avg():
+    import t2i_core
+
+    sentences = ["the dog chases the cat", "a red rose", "the cat chases the dog", "a dog runs in the park"]
+    compared = t2i_core.load_pipeline("encoder-comparison")(sentences)
+    found = compared.nearest_neighbours(0, k=2)
+    assert set(found) == set(compared.similarities)
+    for name, neighbours in found.items():
+        assert len(neighbours) == 2 and 0 not in [j for j, _ in neighbours]
+        assert [c for _, c in neighbours] == sorted((c for _, c in neighbours), reverse=True)
+        assert neighbours[0][1] == pytest.approx(compared.similarities[name][0, neighbours[0][0]])
+    assert found["glove-avg"][0] == (2, pytest.approx(1.0))
+    assert len(compared.nearest_neighbours(3, k=10)["use"]) == 3
+    with pytest.raises(IndexError):
+        compared.nearest_neighbours(4)
+
+
+# ---------------------------------------------------------------- tabs compute only when open
+
+
+def test_hidden_tabs_compute_nothing(app):
+    # The first tab is open: its charts are there, the benchmark's and the upload's elements are not.
+    assert {"similarity_use", "projection_use"} <= set(charts(app))
+    assert not app.info and not app.code and not app.get("file_uploader")
+    open_tab(app, BENCHMARK_TAB)
+    assert not app.exception
+    assert any("No benchmark results yet" in i.value for i in app.info)
+    assert set(charts(app)) == {"glove_heatmap"}  # the list's heatmaps and maps did not run
+    assert not app.get("text_area") and not app.get("file_uploader")
+    open_tab(app, UPLOAD)
+    assert app.get("file_uploader") and not app.info and set(charts(app)) == {"glove_heatmap"}
+    open_tab(app, LIST)  # back again: the list is as it was
+    assert len(app.text_area(key="sentences").value.splitlines()) == 12 and "projection_use" in charts(app)
+
+
+# ---------------------------------------------------------------- links: the URL holds the view
+
+
+def test_a_link_reopens_the_same_view(monkeypatch, tmp_path, encoder_names):
+    link = {
+        "sentence_a": "the dog chases the cat", "sentence_b": "the cat chases the dog", "tab": LIST, "preset": "roles",
+        "sentences": "the dog chases the cat\nthe cat chases the dog\na red rose", "neighbours_of": "the cat chases the dog",
+    }
+    at = opened_with(link, monkeypatch, tmp_path)
+    assert not at.exception and not at.error and not at.info
+    assert at.text_input(key="sentence_a").value == link["sentence_a"] and at.text_input(key="sentence_b").value == link["sentence_b"]
+    assert metrics(at)["glove-avg"] == "1.000"
+    assert at.selectbox(key="preset").value == "roles"
+    assert at.text_area(key="sentences").value == link["sentences"]  # the link's list, not the preset's
+    assert at.selectbox(key="neighbours_of").value == "the cat chases the dog"
+    assert at.dataframe[0].value["glove-avg: sentence"][0] == "1. the dog chases the cat"
+    # Every value was read and kept, so the URL still describes the view; only the open tab, the
+    # default one, leaves it (Streamlit keeps a bound tab in the URL only when it is not the first).
+    assert at.query_params == {name: value for name, value in link.items() if name != "tab"}
+
+
+def test_a_link_opens_a_hidden_tab_without_computing_the_others(monkeypatch, tmp_path):
+    at = opened_with({"tab": BENCHMARK_TAB}, monkeypatch, tmp_path)
+    assert not at.exception
+    assert any("No benchmark results yet" in i.value for i in at.info)
+    assert set(charts(at)) == {"glove_heatmap"}
+
+
+def test_a_link_with_values_the_page_does_not_have_falls_back_with_a_message(monkeypatch, tmp_path):
+    link = {"tab": "Nope", "preset": "poems", "neighbours_of": "not a listed sentence", "sentence_b": "x" * 10_000, "colour": "red"}
+    at = opened_with(link, monkeypatch, tmp_path)
+    assert not at.exception
+    notes = [i.value for i in at.info]
+    assert any("`tab=Nope`" in n and "`preset=poems`" in n for n in notes), notes
+    assert any("`neighbours_of=not a listed sentence`" in n for n in notes), notes
+    assert any("10,000 characters" in m for m in messages(at))  # a sentence from a link is checked like a typed one
+    # The defaults: the first tab, the flower preset, nothing chosen.
+    assert "projection_use" in charts(at)
+    assert len(at.text_area(key="sentences").value.splitlines()) == 12
+    assert at.selectbox(key="neighbours_of").value is None
+    assert {"tab", "preset", "neighbours_of"}.isdisjoint(at.query_params)  # dropped from the URL
+    at.run()  # the next run has nothing left to complain about
+    assert not at.exception and not at.info
+
+
 # ---------------------------------------------------------------- benchmark results
 
 
 def test_missing_benchmark_results_say_how_to_make_them(app):
+    open_tab(app, BENCHMARK_TAB)
     assert any("No benchmark results yet" in i.value for i in app.info)
     assert any("eval encoders" in c.value for c in app.code)
 
@@ -185,7 +346,7 @@ def test_benchmark_results_become_bar_charts_and_a_table_of_wrong_triplets(monke
     results = tmp_path / "encoders.json"
     results.write_text(json.dumps(BENCHMARK), encoding="utf-8")
     monkeypatch.setenv("T2I_ENCODER_RESULTS", str(results))
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at = benchmark_tab()
     assert not at.exception
     found = charts(at)
     assert {"bench_cosine_use", "bench_cosine_glove-avg", "bench_accuracy", "bench_probe"} <= set(found)
@@ -203,7 +364,7 @@ def test_the_shipped_benchmark_results_render(monkeypatch):
     if not RESULTS_FILE.is_file():
         pytest.skip(f"no shipped results at {RESULTS_FILE}")
     monkeypatch.delenv("T2I_ENCODER_RESULTS", raising=False)
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at = benchmark_tab()
     assert not at.exception
     assert not at.error
     assert "bench_accuracy" in charts(at)
@@ -213,7 +374,7 @@ def test_an_unreadable_benchmark_file_is_an_error_message(monkeypatch, tmp_path)
     results = tmp_path / "encoders.json"
     results.write_text("{not json", encoding="utf-8")
     monkeypatch.setenv("T2I_ENCODER_RESULTS", str(results))
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at = benchmark_tab()
     assert not at.exception
     assert any("could not be read" in e.value for e in at.error)
 
@@ -223,7 +384,7 @@ def test_an_unreadable_benchmark_file_is_an_error_message(monkeypatch, tmp_path)
 
 def test_uploaded_pairs_get_a_cosine_per_encoder_and_a_download(app, encoder_names):
     table = b"sentence1\tsentence2\nthe dog chases the cat\tthe cat chases the dog\nred rose with yellow stem\tyellow rose with red stem\n"
-    app.file_uploader(key="pairs_file").set_value(("pairs.tsv", table, "text/tab-separated-values")).run()
+    open_tab(app, UPLOAD).file_uploader(key="pairs_file").set_value(("pairs.tsv", table, "text/tab-separated-values")).run()
     assert not app.exception and not app.error
     frame = app.dataframe[-1].value
     assert list(frame.columns) == ["sentence1", "sentence2", *encoder_names]
@@ -250,7 +411,7 @@ def test_the_downloaded_csv_keeps_formulas_as_text_and_cosines_as_numbers(app, e
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keeping_what_is_served)
     table = "sentence1\tsentence2\n" + "".join(f"{a}\t{b}\n" for a, b in FORMULA_PAIRS)
-    app.file_uploader(key="pairs_file").set_value(("pairs.tsv", table.encode("utf-8"), "text/tab-separated-values")).run()
+    open_tab(app, UPLOAD).file_uploader(key="pairs_file").set_value(("pairs.tsv", table.encode("utf-8"), "text/tab-separated-values")).run()
     assert not app.exception and not app.error
     shown = app.dataframe[-1].value
     assert list(shown["sentence1"]) == [a for a, _ in FORMULA_PAIRS]  # the page shows the sentences as typed
@@ -284,7 +445,7 @@ def test_only_text_cells_that_start_a_formula_are_escaped():
     ids=["one-column", "not-utf8", "header-only", "empty-cell"],
 )
 def test_a_malformed_upload_gives_an_error_message(app, content, expected):
-    app.file_uploader(key="pairs_file").set_value(("bad.csv", content, "text/csv")).run()
+    open_tab(app, UPLOAD).file_uploader(key="pairs_file").set_value(("bad.csv", content, "text/csv")).run()
     assert not app.exception
     assert any(expected in e.value for e in app.error), [e.value for e in app.error]
     assert not app.get("download_button")
@@ -308,6 +469,77 @@ def test_the_shipped_streamlit_config_turns_usage_statistics_off_and_streamlit_r
     assert result.returncode == 0, result.stderr
     assert "not a valid config option" not in result.stderr
     assert json.loads(result.stdout) == {name: [value, str(config_file)] for name, value in written.items()}
+
+
+# ---------------------------------------------------------------- the dashboard's Docker Space
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, in order: comments dropped, continued lines joined."""
+    logical, current = [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line.rstrip().removesuffix("\\") + " " if line.rstrip().endswith("\\") else line.strip()
+        if not line.rstrip().endswith("\\"):
+            logical.append(current)
+            current = ""
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1].strip()) for text in logical]
+
+
+def test_the_space_dockerfile_runs_the_dashboard_on_8501_as_the_uid_1000_user():
+    steps = dockerfile_instructions(SPACE / "Dockerfile")
+    kinds = [kind for kind, _ in steps]
+    assert kinds[0] == "FROM" and steps[0][1].startswith("python:3.11")  # the Python the project and the Gradio Space use
+    # Spaces run the container as uid 1000: the user exists, and everything after it runs as that user.
+    (useradd,) = [args for kind, args in steps if kind == "RUN" and "useradd" in args]
+    assert "-u 1000" in useradd and useradd.split()[-1] == "user"
+    users = [args for kind, args in steps if kind == "USER"]
+    assert users == ["user"] and kinds.index("USER") < kinds.index("COPY")
+    env = " ".join(args for kind, args in steps if kind == "ENV")
+    assert "HOME=/home/user" in env.split()
+    # requirements.txt, with the pinned torch from PyTorch's CPU index rather than the CUDA build from PyPI.
+    (install,) = [shlex.split(args) for kind, args in steps if kind == "RUN" and "pip install" in args]
+    assert install[install.index("-r") + 1] == "requirements.txt"
+    assert install[install.index("--extra-index-url") + 1] == "https://download.pytorch.org/whl/cpu"
+    assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text(encoding="utf-8").split()
+    copied = [shlex.split(args)[-2] for kind, args in steps if kind == "COPY"]
+    assert copied == ["requirements.txt", "."]
+
+    assert [args for kind, args in steps if kind == "EXPOSE"] == ["8501"]
+    (cmd,) = [json.loads(args) for kind, args in steps if kind == "CMD"]  # exec form: no shell between Docker and Streamlit
+    assert cmd[:3] == ["streamlit", "run", "dashboard/app.py"] and (ROOT / cmd[2]).is_file()
+    options = dict(zip(cmd[3::2], cmd[4::2]))
+    assert options["--server.port"] == "8501" and options["--server.address"] == "0.0.0.0"
+    import streamlit.config
+
+    for name in options:  # each a real Streamlit option (get_option raises for one this Streamlit lacks)
+        streamlit.config.get_option(name.removeprefix("--"))
+
+
+def test_the_space_readme_front_matter_makes_a_docker_space_on_the_dockerfile_port():
+    text = (SPACE / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    fields = yaml.safe_load(text.split("---\n")[1])
+    assert fields["sdk"] == "docker" and "sdk_version" not in fields and "app_file" not in fields
+    assert fields["app_port"] == 8501  # an int, as the Hub reads it
+    assert [args for kind, args in dockerfile_instructions(SPACE / "Dockerfile") if kind == "EXPOSE"] == [str(fields["app_port"])]
+    assert len(fields["short_description"]) <= 60  # the Hub's limit
+    assert fields["license"] == "apache-2.0" and fields["suggested_hardware"] == "cpu-basic"
+    assert {"title", "emoji", "colorFrom", "colorTo"} <= set(fields)
+    # The push recipe copies exactly these two files to the Space's root.
+    assert "cp dashboard/space/Dockerfile dashboard/space/README.md" in text
+
+
+def test_the_space_gets_every_file_the_dashboard_needs_from_git():
+    # The Space is made from `git archive HEAD`: what the image copies must be committed.
+    listing = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = set(listing.stdout.splitlines())
+    needed = {"requirements.txt", "dashboard/app.py", ".streamlit/config.toml", "dashboard/space/Dockerfile", "dashboard/space/README.md"}
+    assert needed <= tracked, needed - tracked
+    assert any(path.startswith("t2i_core/") for path in tracked)
 
 
 # ---------------------------------------------------------------- the real server in a browser
@@ -354,11 +586,35 @@ def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
                     timeout=30_000,
                 )
                 page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)
-                page.wait_for_timeout(1500)  # let plotly draw before the picture
-                assert page.locator('[data-testid="stException"]').count() == 0
+                page.wait_for_function("() => location.search.includes('sentence_b=')", timeout=30_000)  # the URL follows
 
+                # A click on a point of the glove-avg map: its sentence's neighbours appear, and the URL names it.
+                point = page.locator(".st-key-projection_glove-avg .scatterlayer .trace .point").nth(2)
+                point.wait_for(timeout=30_000)
+                point.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)  # plotly's layout settles
+                box = point.bounding_box()
+                # A mouse click where the point is: plotly takes clicks on its drag layer above the markers.
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.wait_for_function("() => location.search.includes('neighbours_of=')", timeout=30_000)
+                page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+                page.wait_for_timeout(1500)  # let plotly and the table draw before the picture
+                assert page.locator('[data-testid="stException"]').count() == 0
                 screenshot = tmp_path / "dashboard.png"
                 page.screenshot(path=str(screenshot), full_page=True)
+
+                # The URL reopens the same view in a new page; opening a tab computes it and goes into the URL.
+                link = page.url
+                again = browser.new_page(viewport={"width": 1400, "height": 2400})
+                again.goto(link, timeout=60_000)
+                again.get_by_text("The sentences closest to it").wait_for(timeout=60_000)  # the neighbours table is back
+                again.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+                assert again.get_by_label("Sentence B").input_value() == "a dog runs across the park"
+                assert "neighbours_of=" in again.url
+                again.get_by_role("tab", name=BENCHMARK_TAB).click()
+                again.get_by_text("No benchmark results yet").wait_for(timeout=30_000)
+                again.wait_for_function("() => location.search.includes('tab=Benchmark')", timeout=30_000)
+                assert again.locator('[data-testid="stException"]').count() == 0
             finally:
                 browser.close()
         picture = screenshot.read_bytes()

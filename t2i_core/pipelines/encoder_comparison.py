@@ -111,6 +111,22 @@ class EncoderComparisonOutput:
     similarities: dict[str, np.ndarray]  # encoder name -> (N, N) cosine similarities
     projections: dict[str, np.ndarray]  # encoder name -> (N, 2) PCA coordinates in that encoder's space
 
+    def nearest_neighbours(self, index: int, k: int = 3) -> dict[str, list[tuple[int, float]]]:
+        """Encoder name -> the ``k`` other sentences closest to sentence ``index``, as (index, cosine), closest first.
+
+        The sentence itself is left out; ties keep the order of the list, so an order-swapped
+        twin that ``glove-avg`` puts at cosine 1 comes first. Raises IndexError for an index
+        outside the N sentences.
+        """
+        if not 0 <= index < len(self.sentences):
+            raise IndexError(f"sentence {index} is not among the {len(self.sentences)} sentences")
+        found = {}
+        for name, matrix in self.similarities.items():
+            row = matrix[index]  # (N,)
+            order = [j for j in np.argsort(-row, kind="stable") if j != index][:k]
+            found[name] = [(int(j), float(row[j])) for j in order]
+        return found
+
 
 @dataclass
 class WordVector:
