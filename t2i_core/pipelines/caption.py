@@ -120,8 +120,11 @@ class CaptionOutput:
         words = self.words[item]
         strip = Image.new("RGB", (max(1, len(words)) * tile, tile + label), "white")
         pen = ImageDraw.Draw(strip)
+        # Drawn at the tile's size from a small copy of the image: the same picture as each
+        # word's full overlay reduced, at a fraction of the pixels.
+        small = self.images[item].resize((tile, tile), Image.Resampling.LANCZOS)
         for i, word in enumerate(words):
-            strip.paste(self.overlay(i, item).resize((tile, tile), Image.Resampling.LANCZOS), (i * tile, 0))
+            strip.paste(heatmap_overlay(small, self.attention[item][i]), (i * tile, 0))
             width = pen.textlength(word)
             pen.text((i * tile + (tile - width) / 2, tile + 3), word, fill="black")
         return strip
