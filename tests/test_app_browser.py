@@ -99,6 +99,16 @@ def test_typing_a_prompt_draws_flowers(page):
         page.wait_for_function(f"() => {{ const img = document.querySelector('{gallery} img'); return img && img.alt.includes('petals blue'); }}",
                                timeout=60_000)
     assert page.locator("#t2i-use-gallery img").count() >= 1
+    # every picture of the new prompt loaded (not the rose pair's, still on screen while they load)
+    page.wait_for_function("() => [...document.querySelectorAll('#t2i-use-gallery img, #t2i-glove-gallery img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0 && img.alt.includes('petals blue'))", timeout=60_000)
+    page.locator("#t2i-swap").click()  # the twin, "a white flower with a blue stem", in the sliders
+    page.wait_for_function("() => document.querySelector('#t2i-twin-verdicts').innerText.includes('a white flower with a blue stem')", timeout=60_000)
+    assert page.locator("#t2i-prompt textarea").input_value() == "a white flower with a blue stem"
+    for slider in ("#t2i-use-slider", "#t2i-glove-slider"):
+        page.wait_for_function(f"() => {{ const imgs = [...document.querySelectorAll('{slider} img')]; "
+                               "return imgs.length >= 2 && imgs.every(img => img.complete && img.naturalWidth > 0); }", timeout=60_000)
+    page.wait_for_timeout(500)
     _screenshot(page, "text-to-image")
 
 
