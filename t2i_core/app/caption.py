@@ -50,14 +50,18 @@ def caption_image(image, model: str, beam: float, progress=gr.Progress()):
     return words, for_display(result.overlay(0)), result.strip(), result, warning + summary
 
 
+EXAMPLE_MODEL, EXAMPLE_BEAM = "show-attend-tell", 3
+
+
 def example_caption(image):
     """An example picture captioned by Show, Attend and Tell at beam 3: what the cached examples show.
 
-    The result object is not cached (it is not a file or JSON); a click on a word of a cached
-    caption recomputes it once (:func:`show_word_attention`).
+    The model and beam controls are set to those too, so the page says what made the caption. The
+    result object is not cached (it is not a file or JSON); a click on a word of a cached caption
+    recomputes it once with those controls (:func:`show_word_attention`).
     """
-    words, heatmap, strip, _, summary = caption_image(image, "show-attend-tell", 3)
-    return words, heatmap, strip, None, summary
+    words, heatmap, strip, _, summary = caption_image(image, EXAMPLE_MODEL, EXAMPLE_BEAM)
+    return words, heatmap, strip, None, summary, EXAMPLE_MODEL, EXAMPLE_BEAM
 
 
 def show_word_attention(result, image, model: str, beam: float, event: gr.SelectData):
@@ -102,8 +106,8 @@ def build_caption() -> None:
     with picture_column:
         examples = [[path] for path in example_images()]
         label = "Test scenes, flowers and photos (photos are marked as out of world)"
-        if "show-attend-tell" in available("caption"):
-            cached_examples(examples, [image], captioned, example_caption, label, preload=0)
+        if EXAMPLE_MODEL in available("caption"):
+            cached_examples(examples, [image], captioned + [model, beam], example_caption, label, preload=0)
         else:
             gr.Examples(examples, inputs=image, label=label)
     run.click(caption_image, [image, model, beam], captioned, api_name="caption")

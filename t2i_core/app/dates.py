@@ -51,8 +51,8 @@ def translate_date(text: str, score: str):
 
 
 def example_date(text: str):
-    """An example date translated with the default attention score: what the cached examples show."""
-    return translate_date(text, DEFAULT_SCORE)
+    """An example date translated with the default attention score (the score control set to it): what the cached examples show."""
+    return *translate_date(text, DEFAULT_SCORE), DEFAULT_SCORE
 
 
 def build_dates() -> None:
@@ -74,7 +74,7 @@ def build_dates() -> None:
     summary = gr.Markdown(elem_id="dates-summary", render=False)
     matrix = gr.Plot(label="Attention: output characters (rows) over input characters (columns)", elem_id="dates-attention", render=False)
     if DEFAULT_SCORE in available("dates"):
-        cached_examples([[d] for d in DATE_EXAMPLES], [text], [summary, matrix], example_date, f"Examples ({DEFAULT_SCORE} score)", preload=1)
+        cached_examples([[d] for d in DATE_EXAMPLES], [text], [summary, matrix, score], example_date, f"Examples ({DEFAULT_SCORE} score)", preload=1)
     else:
         gr.Examples(DATE_EXAMPLES, inputs=text, label="Examples")
     summary.render()

@@ -87,9 +87,15 @@ def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_
     return outputs.get("use", []), outputs.get("glove-avg", []), masks, summary
 
 
+EXAMPLE_SETTINGS = ("both", 8, 0, False)  # encoder, images, seed, masks
+
+
 def example_flowers(prompt: str):
-    """An example prompt drawn by both generators, 8 images at seed 0: what the cached examples show."""
-    return generate_flowers(prompt, "both", 8, 0, False)
+    """An example prompt drawn by both generators, 8 images at seed 0, without masks: what the cached examples show.
+
+    The controls are set to those settings too, so the page says what drew the flowers.
+    """
+    return *generate_flowers(prompt, *EXAMPLE_SETTINGS), *EXAMPLE_SETTINGS
 
 
 def masks_gallery(show_masks: bool) -> gr.Gallery:
@@ -167,20 +173,21 @@ def build_text_to_image() -> None:
     masks = gr.Gallery(label="Where the attention modules boosted features", columns=8, height="auto", visible=False,
                        elem_id="t2i-mask-gallery", render=False)
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=3) as prompt_column:
             # No value here: the first example (the rose) fills it, and its cached flowers, when the page opens.
             prompt = gr.Textbox(label="Prompt", max_lines=3, elem_id="t2i-prompt")
-            if available("text2image"):
-                cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts], example_flowers,
-                                "Examples (8 images, seed 0)", preload=0)
-            else:
-                gr.Examples([[p] for p in PROMPT_EXAMPLES], inputs=prompt, label="Examples")
         with gr.Column(scale=2):
             encoder = gr.Radio(["both", "use", "glove-avg"], value="both", label="Sentence encoder", elem_id="t2i-encoder")
             with gr.Row():
                 count = gr.Slider(1, 16, value=8, step=1, label="Images", elem_id="t2i-count")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="t2i-seed")
             show_masks = gr.Checkbox(value=False, label="Show the residual-attention masks (16x16)", elem_id="t2i-masks")
+    with prompt_column:  # under the prompt, made now that the controls it sets exist
+        if available("text2image"):
+            cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts, encoder, count, seed, show_masks],
+                            example_flowers, "Examples (both encoders, 8 images, seed 0)", preload=0)
+        else:
+            gr.Examples([[p] for p in PROMPT_EXAMPLES], inputs=prompt, label="Examples")
     with gr.Row():
         generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         swap = gr.Button("Swap the colours", elem_id="t2i-swap")

@@ -52,8 +52,8 @@ def answer_question(image, question: str, model: str, progress=gr.Progress()):
 
 
 def example_answer(image, question: str):
-    """An example picture and question answered by the attention model: what the cached examples show."""
-    return answer_question(image, question, "attention")
+    """An example picture and question answered by the attention model (the model control set to it): what the cached examples show."""
+    return *answer_question(image, question, "attention"), "attention"
 
 
 def build_vqa() -> None:
@@ -84,7 +84,7 @@ def build_vqa() -> None:
     examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]
     with picture_column:
         if "attention" in available("vqa"):
-            cached_examples(examples, [image, question], [answer, chart, maps], example_answer, "Test scenes and questions", preload=0)
+            cached_examples(examples, [image, question], [answer, chart, maps, model], example_answer, "Test scenes and questions", preload=0)
         else:
             gr.Examples(examples, inputs=[image, question], label="Test scenes and questions")
     run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
