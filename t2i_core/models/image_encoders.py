@@ -77,6 +77,11 @@ def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     return net
 
 
+# Channels of EfficientNet-Lite0's stride-16 grid: the features the colour encoder appends to and
+# the out-of-world detector reads (the first this many of a ColourGrid cell).
+EFFICIENTNET_GRID_CHANNELS = 112
+
+
 class EfficientNetLite0Grid(nn.Module):
     """The 14x14x112 grid of ImageNet EfficientNet-Lite0 (its last stride-16 block).
 
@@ -97,7 +102,7 @@ class EfficientNetLite0Grid(nn.Module):
         self.total_blocks = len(net._blocks)
         self.image_size = self.INPUT_SIZE
         self.grid_size = 14
-        self.feature_dim = 112
+        self.feature_dim = EFFICIENTNET_GRID_CHANNELS
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)

@@ -34,7 +34,7 @@ from ..data.vocabulary import Vocabulary
 from ..decoding import beam_search
 from ..device import select_device
 from ..models.captioning import CAPTION_MODELS, Captioner
-from ..models.image_encoders import build_image_encoder
+from ..models.image_encoders import EFFICIENTNET_GRID_CHANNELS, build_image_encoder
 from ..models.world_detector import WorldVerdict
 from .heatmaps import heatmap_overlay
 from .pretrained import PretrainedPipeline
@@ -226,8 +226,11 @@ class CaptionPipeline(PretrainedPipeline):
         """The detector's verdict on each picture; features (B, N, D) are the captioner's grid, reused when the detector reads that grid."""
         if not self.worlds:
             return [WorldVerdict(True, float("nan"), "") for _ in rgbs]
-        # The detector reads EfficientNet's 112 features of each cell (the colour encoder appends its own after them).
-        grid = features[..., :112] if self.detector_encoder is None else self.detector_encoder(to_tensor_batch(rgbs, DETECTOR_IMAGE_SIZE).to(self.device))
+        # The detector reads EfficientNet's features of each cell (the colour encoder appends its own after them).
+        if self.detector_encoder is None:
+            grid = features[..., :EFFICIENTNET_GRID_CHANNELS]
+        else:
+            grid = self.detector_encoder(to_tensor_batch(rgbs, DETECTOR_IMAGE_SIZE).to(self.device))
         return self.world_detector.judge(grid, worlds=self.worlds)
 
     def _maps(self, decoded) -> np.ndarray:
