@@ -72,6 +72,12 @@ def test_the_page_opens_with_the_rose_pair_drawn_and_judged_and_every_tab_filled
     alt = page.locator("#t2i-use-gallery img").first.get_attribute("alt")
     assert alt.startswith("1: petals red") and "stem yellow" in alt, alt  # the verdict is the image's alt text
     _screenshot(page, "first-view")
+    # clicking another example shows its cached flowers and leaves the controls as they were
+    page.get_by_role("button", name="a yellow flower with a red stem", exact=True).first.click()
+    page.wait_for_function("() => { const img = document.querySelector('#t2i-use-gallery img'); return img && img.alt.includes('petals yellow'); }",
+                           timeout=30_000)
+    assert not page.locator("#t2i-masks input").is_checked() and not page.locator("#t2i-mask-gallery").is_visible()
+    assert page.locator("#t2i-count input[type=number]").input_value() == "8"
     if available("dates"):
         _open_tab(page, "Dates")
         page.get_by_text("2020-03-03").first.wait_for(timeout=30_000)

@@ -56,20 +56,20 @@ EXAMPLE_MODEL, EXAMPLE_BEAM = "show-attend-tell", 3
 def example_caption(image):
     """An example picture captioned by Show, Attend and Tell at beam 3: what the cached examples show.
 
-    The model and beam controls are set to those too, so the page says what made the caption. The
-    result object is not cached (it is not a file or JSON); a click on a word of a cached caption
-    recomputes it once with those controls (:func:`show_word_attention`).
+    The model control is set to it too (the summary names the beam). The result object is not
+    cached (it is not a file or JSON): a click on a word of a cached caption recomputes it once
+    with these settings (:func:`show_word_attention`).
     """
     words, heatmap, strip, _, summary = caption_image(image, EXAMPLE_MODEL, EXAMPLE_BEAM)
-    return words, heatmap, strip, None, summary, EXAMPLE_MODEL, EXAMPLE_BEAM
+    return words, heatmap, strip, None, summary, EXAMPLE_MODEL
 
 
-def show_word_attention(result, image, model: str, beam: float, event: gr.SelectData):
+def show_word_attention(result, image, event: gr.SelectData):
     """The heatmap of the clicked word, and the caption result (recomputed when the caption came from the examples' cache)."""
     if not isinstance(result, CaptionOutput):  # None, or what the examples' cache stored for it (not the object)
         if image is None:
             raise gr.Error("Caption an image first.")
-        result = captioner(model)(image, beam_size=int(beam))
+        result = captioner(EXAMPLE_MODEL)(image, beam_size=EXAMPLE_BEAM)  # only an example's caption has no result
     index = event.index if isinstance(event.index, int) else event.index[0]
     words = result.words[0]
     if not 0 <= index < len(words):
@@ -107,8 +107,8 @@ def build_caption() -> None:
         examples = [[path] for path in example_images()]
         label = "Test scenes, flowers and photos (photos are marked as out of world)"
         if EXAMPLE_MODEL in available("caption"):
-            cached_examples(examples, [image], captioned + [model, beam], example_caption, label, preload=0)
+            cached_examples(examples, [image], captioned + [model], example_caption, label, preload=0)
         else:
             gr.Examples(examples, inputs=image, label=label)
     run.click(caption_image, [image, model, beam], captioned, api_name="caption")
-    words.select(show_word_attention, [result, image, model, beam], [heatmap, word_note, result], api_visibility="private")
+    words.select(show_word_attention, [result, image], [heatmap, word_note, result], api_visibility="private")

@@ -87,15 +87,13 @@ def generate_flowers(prompt: str, encoder: str, count: float, seed: float, show_
     return outputs.get("use", []), outputs.get("glove-avg", []), masks, summary
 
 
-EXAMPLE_SETTINGS = ("both", 8, 0, False)  # encoder, images, seed, masks
-
-
 def example_flowers(prompt: str):
     """An example prompt drawn by both generators, 8 images at seed 0, without masks: what the cached examples show.
 
-    The controls are set to those settings too, so the page says what drew the flowers.
+    The encoder control is set to "both" too. Only text controls are set: Gradio's example cache
+    stores every value as text and hands a number or a checkbox back as a string ("false" ticks a box).
     """
-    return *generate_flowers(prompt, *EXAMPLE_SETTINGS), *EXAMPLE_SETTINGS
+    return *generate_flowers(prompt, "both", 8, 0, False), "both"
 
 
 def masks_gallery(show_masks: bool) -> gr.Gallery:
@@ -184,7 +182,7 @@ def build_text_to_image() -> None:
             show_masks = gr.Checkbox(value=False, label="Show the residual-attention masks (16x16)", elem_id="t2i-masks")
     with prompt_column:  # under the prompt, made now that the controls it sets exist
         if available("text2image"):
-            cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts, encoder, count, seed, show_masks],
+            cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts, encoder],
                             example_flowers, "Examples (both encoders, 8 images, seed 0)", preload=0)
         else:
             gr.Examples([[p] for p in PROMPT_EXAMPLES], inputs=prompt, label="Examples")
