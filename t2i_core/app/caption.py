@@ -106,9 +106,6 @@ def build_caption() -> None:
     with picture_column:
         examples = [[path] for path in example_images()]
         label = "Test scenes, flowers and photos (photos are marked as out of world)"
-        if EXAMPLE_MODEL in available("caption"):
-            cached_examples(examples, [image], captioned + [model], example_caption, label, preload=0)
-        else:
-            gr.Examples(examples, inputs=image, label=label)
+        cached_examples(examples, [image], captioned + [model], example_caption, label, preload=0, cached=EXAMPLE_MODEL in available("caption"))
     run.click(caption_image, [image, model, beam], captioned, api_name="caption")
     words.select(show_word_attention, [result, image], [heatmap, word_note, result], api_visibility="private")

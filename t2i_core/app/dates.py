@@ -73,10 +73,8 @@ def build_dates() -> None:
         run = gr.Button("Translate", variant="primary", elem_id="dates-run")
     summary = gr.Markdown(elem_id="dates-summary", render=False)
     matrix = gr.Plot(label="Attention: output characters (rows) over input characters (columns)", elem_id="dates-attention", render=False)
-    if DEFAULT_SCORE in available("dates"):
-        cached_examples([[d] for d in DATE_EXAMPLES], [text], [summary, matrix, score], example_date, f"Examples ({DEFAULT_SCORE} score)", preload=1)
-    else:
-        gr.Examples(DATE_EXAMPLES, inputs=text, label="Examples")
+    cached_examples([[d] for d in DATE_EXAMPLES], [text], [summary, matrix, score], example_date, f"Examples ({DEFAULT_SCORE} score)", preload=1,
+                    cached=DEFAULT_SCORE in available("dates"))
     summary.render()
     matrix.render()
     run.click(translate_date, [text, score], [summary, matrix], api_name="translate_date")

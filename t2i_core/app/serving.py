@@ -179,14 +179,18 @@ def pin_examples_cache(checkpoints: Path, package: Path, root: Path = Path(".gra
     return Path(os.environ["GRADIO_EXAMPLES_CACHE"])
 
 
-def cached_examples(examples: list[list], inputs: list, outputs: list, fn, label: str, preload: int | bool = False) -> gr.Examples:
+def cached_examples(examples: list[list], inputs: list, outputs: list, fn, label: str, preload: int | bool = False,
+                    cached: bool = True) -> gr.Examples:
     """Examples whose outputs are computed once, when the server starts, and shown at once when clicked.
 
     Eager caching: every example is drawn at launch (measured start-up in the README), so a
     click costs nothing and ``preload`` (an index) fills the tab when the page opens. The
     folder the outputs go to is named by a fingerprint of the code and the weights
     (:func:`pin_examples_cache`), so they cannot go stale. The event that shows a cached
-    example is private: the API and the MCP tools are the tabs' own endpoints.
+    example is private: the API and the MCP tools are the tabs' own endpoints. With
+    ``cached=False`` (the model ``fn`` needs is not shipped) they only fill the inputs.
     """
+    if not cached:
+        return gr.Examples(examples, inputs=inputs, label=label)
     return gr.Examples(examples, inputs=inputs, outputs=outputs, fn=fn, cache_examples=True, cache_mode="eager", preload=preload,
                        label=label, api_visibility="private")

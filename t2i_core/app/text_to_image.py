@@ -181,11 +181,8 @@ def build_text_to_image() -> None:
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="t2i-seed")
             show_masks = gr.Checkbox(value=False, label="Show the residual-attention masks (16x16)", elem_id="t2i-masks")
     with prompt_column:  # under the prompt, made now that the controls it sets exist
-        if available("text2image"):
-            cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts, encoder],
-                            example_flowers, "Examples (both encoders, 8 images, seed 0)", preload=0)
-        else:
-            gr.Examples([[p] for p in PROMPT_EXAMPLES], inputs=prompt, label="Examples")
+        cached_examples([[p] for p in PROMPT_EXAMPLES], [prompt], [use_gallery, glove_gallery, masks, verdicts, encoder],
+                        example_flowers, "Examples (both encoders, 8 images, seed 0)", preload=0, cached=set(available("text2image")) == set(ENCODER_LABELS))
     with gr.Row():
         generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         swap = gr.Button("Swap the colours", elem_id="t2i-swap")

@@ -83,9 +83,7 @@ def build_vqa() -> None:
     # Every example question, each about one of the four test scenes in turn; the first fills the tab when the page opens.
     examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]
     with picture_column:
-        if "attention" in available("vqa"):
-            cached_examples(examples, [image, question], [answer, chart, maps, model], example_answer, "Test scenes and questions", preload=0)
-        else:
-            gr.Examples(examples, inputs=[image, question], label="Test scenes and questions")
+        cached_examples(examples, [image, question], [answer, chart, maps, model], example_answer, "Test scenes and questions", preload=0,
+                        cached="attention" in available("vqa"))
     run.click(answer_question, [image, question, model], [answer, chart, maps], api_name="answer_question")
     question.submit(answer_question, [image, question, model], [answer, chart, maps], api_visibility="private")

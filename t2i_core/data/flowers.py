@@ -194,11 +194,12 @@ def read_colour_roles(caption: str) -> dict[str, str | None]:
     return {role: colours.pop() if len(colours) == 1 else None for role, colours in found.items()}
 
 
-_COUNT_WORDS = {"five": 5, "5": 5, "eight": 8, "8": 8}
+# A petal count as a caption may write it: the template's word ("five") or the digits ("5").
+_COUNTS_WRITTEN = {word: n for n, word in COUNT_WORDS.items()} | {str(n): n for n in PETAL_COUNTS}
 _STATED_PATTERNS = {
-    "size": re.compile(r"\b(small|large)\b"),
-    "petal_shape": re.compile(r"\b(round|pointed)\b"),
-    "petal_count": re.compile(r"\b(five|eight|5|8)\b(?=(?:\s+[a-z]+)?\s+petals?\b)"),
+    "size": re.compile(r"\b(" + "|".join(SIZES) + r")\b"),
+    "petal_shape": re.compile(r"\b(" + "|".join(PETAL_SHAPES) + r")\b"),
+    "petal_count": re.compile(r"\b(" + "|".join(_COUNTS_WRITTEN) + r")\b(?=(?:\s+[a-z]+)?\s+petals?\b)"),
     "centre_colour": re.compile(r"\b(" + "|".join(CENTRE_COLOURS) + r")\s+(?:centre|center)\b"),
 }
 
@@ -218,7 +219,7 @@ def read_stated_attributes(caption: str) -> dict[str, Any]:
         values = {match.group(1) for match in pattern.finditer(text)}
         if len(values) == 1:
             value = values.pop()
-            stated[attribute] = _COUNT_WORDS[value] if attribute == "petal_count" else value
+            stated[attribute] = _COUNTS_WRITTEN[value] if attribute == "petal_count" else value
     return stated
 
 
