@@ -7,7 +7,7 @@ import gradio as gr
 from ..text_encoders.base import cosine_similarity
 from .caption import captioner
 from .errors import engine_errors
-from .pictures import HEATMAP_FORMAT, for_display
+from .pictures import FLOWER_FORMAT, HEATMAP_FORMAT, for_display
 from .shipped import available, shipped
 from .text_to_image import ROSE_PAIR
 
@@ -53,7 +53,8 @@ def build_round_trip() -> None:
         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="rt-seed")
         run = gr.Button("Round trip", variant="primary", elem_id="rt-run")
     with gr.Row():
-        image = gr.Image(type="pil", label="Generated", height=280, elem_id="rt-image", alt_text="The flower the USE generator drew for the sentence")
+        image = gr.Image(type="pil", label="Generated", height=280, format=FLOWER_FORMAT, elem_id="rt-image",
+                         alt_text="The flower the USE generator drew for the sentence")
         with gr.Column(scale=2):
             table = gr.Dataframe(headers=["sentence", "caption of its image", "USE cosine"], label="Both sentences", wrap=True,
                                  column_widths=["35%", "50%", "15%"], elem_id="rt-table")

@@ -96,6 +96,13 @@ def train_options(parser: argparse.ArgumentParser) -> None:
                              "(the generator still reads only the sentence embedding)")
     parser.add_argument("--condition-probe-weight", type=float, default=0.0,
                         help="weight of a linear probe that must read the stated attributes off the generator's text condition; 0 turns it off (default 0)")
+    parser.add_argument("--guide-weight", type=float, default=0.0,
+                        help="weight of a frozen attribute classifier, fitted on real flowers at 32x32 before the run, whose "
+                             "cross-entropy on the generator's images against the stated attributes the generator lowers; 0 turns it off (default 0)")
+    parser.add_argument("--condition-sampling", action=argparse.BooleanOptionalAction, default=True,
+                        help="conditioning augmentation: train on a condition sampled around the text's mean (default on)")
+    parser.add_argument("--kl-weight", type=float, default=0.5,
+                        help="weight of conditioning augmentation's KL term (default 0.5)")
     parser.add_argument("--mode-seeking-weight", type=float, default=0.0,
                         help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
 
@@ -107,7 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
                                 text_encoder=args.encoder, train_size=args.train_size, auxiliary_attributes=args.auxiliary_attributes,
                                 attribute_reader=args.attribute_reader, reconstruction_weight=args.reconstruction_weight,
                                 mode_seeking_weight=args.mode_seeking_weight, label_projection=args.label_projection,
-                                condition_probe_weight=args.condition_probe_weight)
+                                condition_probe_weight=args.condition_probe_weight, guide_weight=args.guide_weight,
+                                condition_sampling=args.condition_sampling, kl_weight=args.kl_weight)
     task = Text2ImageTask(task_config, classifier_path=args.classifier)
     run_dir = train(task, train_config(args, output))
     if args.ship:
