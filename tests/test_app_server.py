@@ -1,19 +1,13 @@
 """The running Gradio app, called through gradio_client: bad input gets a message, the server keeps serving, load is absorbed."""
 
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from servers import free_loopback_port
 from t2i_core.app.shipped import available
 
 gradio_client = pytest.importorskip("gradio_client")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +16,7 @@ def server():
 
     if not available("text2image"):
         pytest.skip("no text-to-image generator shipped")
-    port = _free_port()
+    port = free_loopback_port()
     app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, mcp_server=True)  # as app.py launches it
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
