@@ -281,7 +281,9 @@ def test_train_text2image_runs_the_chosen_recipe_with_its_settings(tmp_path, mon
     assert main(args) == 0
     task = json.loads((run / "run_config.json").read_text())["task"]
     assert (task["discriminator"], task["auxiliary_weight"], task["betas"], task["ema_warmup"]) == ("projected", 0.2, [0.0, 0.99], True)
+    assert (task["condition_sampling"], task["kl_weight"], task["guide_weight"], task["mode_seeking_weight"]) == (False, 0.0, 0.5, 1.0)
     assert task["model"] == {"generator_width": 8, "discriminator_width": 8, "projection": True, "text_affine": True}
     assert main([*args[:-1], str(tmp_path / "classic"), "--discriminator", "classic", "--auxiliary-weight", "0.5"]) == 0
     task = json.loads((tmp_path / "classic" / "run_config.json").read_text())["task"]
     assert (task["discriminator"], task["auxiliary_weight"], task["discriminator_lr"], task["ema_warmup"]) == ("classic", 0.5, 4e-4, False)
+    assert (task["condition_sampling"], task["kl_weight"], task["guide_weight"], task["mode_seeking_weight"]) == (True, 0.5, 0.0, 0.0)

@@ -67,6 +67,11 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- train text2image
+def _recipe_defaults(setting: str) -> str:
+    """ "projected 0.5, classic 0.0": what each recipe sets ``setting`` to, for a help text."""
+    return ", ".join(f"{name} {recipe[setting]}" for name, recipe in RECIPES.items())
+
+
 def train_options(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser, steps=3000, batch_size=32, output="runs/text2image-{encoder}", ship_as="text2image-<encoder>")
     parser.add_argument("--encoder", choices=TEXT_ENCODERS.names(), default=DEFAULT_ENCODER, help=f"text encoder (default {DEFAULT_ENCODER})")
@@ -96,15 +101,19 @@ def train_options(parser: argparse.ArgumentParser) -> None:
                              "(the generator still reads only the sentence embedding)")
     parser.add_argument("--condition-probe-weight", type=float, default=0.0,
                         help="weight of a linear probe that must read the stated attributes off the generator's text condition; 0 turns it off (default 0)")
-    parser.add_argument("--guide-weight", type=float, default=0.0,
+    parser.add_argument("--guide-weight", type=float, default=None,
                         help="weight of a frozen attribute classifier, fitted on real flowers at 32x32 before the run, whose "
-                             "cross-entropy on the generator's images against the stated attributes the generator lowers; 0 turns it off (default 0)")
-    parser.add_argument("--condition-sampling", action=argparse.BooleanOptionalAction, default=True,
-                        help="conditioning augmentation: train on a condition sampled around the text's mean (default on)")
-    parser.add_argument("--kl-weight", type=float, default=0.5,
-                        help="weight of conditioning augmentation's KL term (default 0.5)")
-    parser.add_argument("--mode-seeking-weight", type=float, default=0.0,
-                        help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default 0)")
+                             "cross-entropy on the generator's images against the stated attributes the generator lowers; 0 turns it off "
+                             "(default: the recipe's, "
+                             + _recipe_defaults("guide_weight") + ")")
+    parser.add_argument("--condition-sampling", action=argparse.BooleanOptionalAction, default=None,
+                        help="conditioning augmentation: train on a condition sampled around the text's mean (default: the recipe's, "
+                             + _recipe_defaults("condition_sampling") + ")")
+    parser.add_argument("--kl-weight", type=float, default=None,
+                        help="weight of conditioning augmentation's KL term (default: the recipe's, " + _recipe_defaults("kl_weight") + ")")
+    parser.add_argument("--mode-seeking-weight", type=float, default=None,
+                        help="weight of the MSGAN mode-seeking term against mode collapse; 0 turns it off (default: the recipe's, "
+                             + _recipe_defaults("mode_seeking_weight") + ")")
 
 
 def run_train(args: argparse.Namespace) -> int:
