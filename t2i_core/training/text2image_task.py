@@ -32,7 +32,7 @@ Per step, with x a real image, e its caption's embedding, e' a mismatched captio
   augmentation), cross-entropy. The generator's first layer must then lay the caption out
   as attributes in their roles, which is what its upsampling blocks need to draw them;
   the probe is dropped at export (it is not part of the generator).
-- Attribute guide (``guide_weight``; off by default): a classifier of every attribute,
+- Attribute guide (``guide_weight``; on in the projected recipe): a classifier of every attribute,
   fitted on the real training flowers at 32x32 before the GAN starts and then frozen
   (``attribute_guide.py``), scores G's matching images against what their captions state;
   its cross-entropy is a term of G's loss (classifier guidance that no adversarial loss
@@ -48,8 +48,7 @@ off (``condition_sampling=False``, ``kl_weight=0``). Measured (README): a genera
 projected recipe trained on the attribute guide's loss alone, no discriminator, learned
 no colour in 300 steps with the condition sampled and the KL at 0.5 (petal and stem right
 0.12 / 0.14 of the time, chance), and 0.37 / 0.45 with the text's mean as the condition:
-the sampled noise (about unit variance, which the leaky ReLU on the log-variance keeps)
-drowns the few per cent by which two captions' embeddings differ.
+the sampled noise (unit variance at the start) drowns the few per cent by which two captions' embeddings differ.
 
 Caption embeddings are computed once per unique caption and kept on disk.
 """
