@@ -188,7 +188,8 @@ def test_label_projection_scores_each_stated_attribute_in_its_role_and_ignores_u
 
 def test_the_condition_probe_trains_the_text_condition_and_stays_out_of_the_export(tmp_path, monkeypatch):
     from t2i_core.training import TrainConfig, train
-    from t2i_core.training.text2image_task import ConditionProbe, Text2ImageTask, Text2ImageTaskConfig, attribute_loss
+    from t2i_core.training.attribute_loss import attribute_loss
+    from t2i_core.training.text2image_task import ConditionProbe, Text2ImageTask, Text2ImageTaskConfig
 
     # The probe's loss reaches the generator's text projection (that is its point) and not the noise path.
     generator = Text2ImageGenerator(Text2ImageConfig(text_encoder="glove-avg", text_dim=50, generator_width=8, text_affine=True))
@@ -218,9 +219,14 @@ TORCHRUN_SCRIPT = '''
 import hashlib, json, os, sys, torch
 sys.path.insert(0, {root!r})
 from t2i_core.training import TrainConfig, train
+from t2i_core.training import text2image_task
+from t2i_core.training.attribute_guide import AttributeGuideConfig, fit_attribute_guide
 from t2i_core.training.text2image_task import Text2ImageTask, Text2ImageTaskConfig
+# The recipe's guide, fitted for a few steps only (each rank fits the same one from its seed).
+text2image_task.fit_attribute_guide = lambda images, labels: fit_attribute_guide(images, labels, AttributeGuideConfig(steps=5, batch_size=16))
 config = Text2ImageTaskConfig(text_encoder="glove-avg", train_size=48, interpolation_share=0.5, reconstruction_weight=1.0,
                               mode_seeking_weight=1.0, label_projection=True, condition_probe_weight=1.0,
+                              condition_sampling=False, kl_weight=0.0, guide_weight=0.5,
                               model={{"generator_width": 8, "discriminator_width": 8, "text_affine": True}})
 task = Text2ImageTask(config, classifier_path=None)
 train(task, TrainConfig(output_dir={out!r}, max_steps=4, batch_size=16, log_every=2, eval_every=4, save_every=4))
@@ -234,7 +240,8 @@ with open(os.path.join({results!r}, "rank-" + os.environ["RANK"] + ".json"), "w"
 
 def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_path):
     """The real task (projected discriminator with label projection, frozen feature network, EMA generator,
-    cVAE, mode-seeking and condition-probe terms in one generator pass) under DDP, from an empty cache."""
+    cVAE, mode-seeking, condition-probe and attribute-guide terms in one generator pass, the condition not sampled)
+    under DDP, from an empty cache."""
     results = tmp_path / "results"
     results.mkdir()
     script = tmp_path / "gan_ddp.py"
@@ -249,6 +256,8 @@ def test_a_tiny_text2image_run_trains_under_torchrun_with_two_cpu_processes(tmp_
     assert len(digests) == 2 and digests[0] == digests[1]  # DDP kept generator, discriminator, EMA, latent encoder and probe identical
     run = tmp_path / "run"
     assert json.loads((run / "run_config.json").read_text())["world_size"] == 2
-    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "finished" in line] == [4]
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in logged if "finished" in line] == [4]
+    assert [line["guide"] > 0 for line in logged if "guide" in line] == [True, True]  # logged at steps 2 and 4
     generator = Text2ImageGenerator.from_pretrained(run / "final")
     assert generator.config.text_affine and generator.config.text_dim == 50

@@ -197,7 +197,7 @@ def test_batchnorm_recalibration_makes_eval_mode_match_training_mode():
 def test_attribute_loss_skips_unstated_labels_and_stays_finite_when_a_head_has_none():
     import torch.nn.functional as F
 
-    from t2i_core.training.text2image_task import HEAD_COLUMNS, attribute_loss
+    from t2i_core.training.attribute_loss import HEAD_COLUMNS, attribute_loss
 
     logits = {"petal": torch.randn(3, 8), "centre_colour": torch.randn(3, 3)}
     labels = torch.full((3, 6), -1)
@@ -208,3 +208,18 @@ def test_attribute_loss_skips_unstated_labels_and_stays_finite_when_a_head_has_n
     labels[0, HEAD_COLUMNS["centre_colour"]] = 2  # now one centre colour is stated
     torch.testing.assert_close(attribute_loss(logits, labels),
                                F.cross_entropy(logits["petal"], labels[:, 0]) + F.cross_entropy(logits["centre_colour"][:1], torch.tensor([2])))
+
+
+def test_a_short_run_of_the_judge_learns_colours_it_is_scored_on_held_out_flowers(tmp_path, monkeypatch):
+    """``train flower-classifier`` on the shared loop: 120 steps on 600 flowers read petal and stem
+    colour of 200 validation flowers well above chance (11 colours: about 0.09)."""
+    from t2i_core.training import TrainConfig, train
+    from t2i_core.training.flower_classifier_task import FlowerClassifierTask, FlowerClassifierTaskConfig
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path / "cache"))
+    task = FlowerClassifierTask(FlowerClassifierTaskConfig(train_size=600, val_size=200, total_steps=120), seed=0)
+    run_dir = train(task, TrainConfig(output_dir=str(tmp_path / "run"), max_steps=120, batch_size=32, log_every=60, eval_every=120, save_every=120))
+    evaluated = [json.loads(line)["eval"] for line in (run_dir / "metrics.jsonl").read_text().splitlines() if "eval" in line]
+    assert evaluated[-1]["val_petal_colour"] >= 0.5 and evaluated[-1]["val_stem_colour"] >= 0.4
+    judge = FlowerAttributeClassifier.from_pretrained(run_dir / "final")
+    assert set(judge.predict(torch.rand(2, 3, 64, 64))) == set(judge.heads)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import PretrainedModel
@@ -77,10 +76,6 @@ class FlowerAttributeClassifier(PretrainedModel):
         """Logits per attribute, each (B, number of classes)."""
         features = self.embed(images)
         return {name: head(features) for name, head in self.heads.items()}
-
-    def loss(self, logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Sum of the per-attribute cross-entropies."""
-        return sum(F.cross_entropy(logits[name], labels[name]) for name in self.heads)
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> dict[str, list]:

@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from ..data.flowers import ATTRIBUTE_VALUES
 from ..models.flower_classifier import FlowerAttributeClassifier, FlowerClassifierConfig
-from .flower_classifier_task import degrade
-from .schedule import set_cosine_learning_rate
+from .attribute_loss import attribute_loss
+from .flower_classifier_task import attribute_accuracy, classifier_step, degrade
 
 
 @dataclass
@@ -79,21 +79,12 @@ def fit_attribute_guide(images: np.ndarray, labels: np.ndarray, config: Attribut
         batch = torch.from_numpy(np.array(images[index.numpy()])).permute(0, 3, 1, 2).float().mul(2 / 255).sub(1)  # (B, 3, 64, 64) in [-1, 1]
         view = degrade(guide_view(batch, config.image_size), generator).to(device)  # (B, 3, S, S) in [0, 1]
         target = torch.from_numpy(labels[index.numpy()]).to(device)  # (B, A)
-        set_cosine_learning_rate(optimizer, config.learning_rate, step, config.steps)
-        logits = model(view)
-        loss = sum(F.cross_entropy(logits[name], target[:, k]) for k, name in enumerate(names))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        classifier_step(model, optimizer, view, {name: target[:, k] for k, name in enumerate(names)}, step,
+                        config.learning_rate, config.steps)
     model.eval().requires_grad_(False)
-    correct = np.zeros(len(names))
-    with torch.no_grad():
-        for start in range(fit, len(images), 256):
-            batch = torch.from_numpy(np.array(images[start : start + 256])).permute(0, 3, 1, 2).float().mul(2 / 255).sub(1)
-            logits = model(guide_view(batch, config.image_size).to(device))
-            target = torch.from_numpy(labels[start : start + 256]).to(device)
-            correct += [(logits[name].argmax(1) == target[:, k]).sum().item() for k, name in enumerate(names)]
-    record = {"seconds": round(time.time() - started, 1), "held_out_accuracy": dict(zip(names, (correct / held_out).round(3).tolist()))}
+    accuracy = attribute_accuracy(model, images[fit:], {name: labels[fit:, k] for k, name in enumerate(names)}, device,
+                                  view=lambda batch: guide_view(batch * 2 - 1, config.image_size))
+    record = {"seconds": round(time.time() - started, 1), "held_out_accuracy": {k: round(v, 3) for k, v in accuracy.items()}}
     return model, record
 
 
@@ -101,9 +92,4 @@ def guide_loss(guide: FlowerAttributeClassifier, images: torch.Tensor, stated: t
     """The guide's cross-entropy on generated images (B, 3, 64, 64) in [-1, 1] against what their
     captions state, (B, A) with -1 where a caption is silent: averaged over the stated labels of
     each attribute, summed over attributes (an attribute no caption of the batch states adds 0)."""
-    logits = guide(guide_view(images, guide.config.image_size))
-    total = images.new_zeros(())
-    for k, name in enumerate(ATTRIBUTE_VALUES):
-        target = stated[:, k]  # (B,)
-        total = total + F.cross_entropy(logits[name], target, ignore_index=-1, reduction="sum") / (target >= 0).sum().clamp_min(1)
-    return total
+    return attribute_loss(guide(guide_view(images, guide.config.image_size)), stated)

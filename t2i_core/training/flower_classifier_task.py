@@ -42,12 +42,14 @@ class LabelledImages(Dataset):
 
 
 @torch.no_grad()
-def attribute_accuracy(model: FlowerAttributeClassifier, images: np.ndarray, labels: dict[str, np.ndarray], device, batch_size: int = 256) -> dict[str, float]:
-    """Accuracy per attribute of ``model`` on uint8 images (N, H, W, 3)."""
+def attribute_accuracy(model: FlowerAttributeClassifier, images: np.ndarray, labels: dict[str, np.ndarray], device, batch_size: int = 256,
+                       view=None) -> dict[str, float]:
+    """Accuracy per attribute of ``model`` on uint8 images (N, H, W, 3); ``view`` maps a batch
+    (B, 3, H, W) in [0, 1] to what the model reads (default: the batch itself)."""
     correct = {k: 0 for k in labels}
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float().div(255).to(device)
-        logits = model(batch)
+        batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float().div(255)
+        logits = model((view(batch) if view is not None else batch).to(device))
         for key in labels:
             predicted = logits[key].argmax(1).cpu().numpy()
             correct[key] += int((predicted == labels[key][start : start + len(predicted)]).sum())
@@ -62,6 +64,20 @@ def degrade(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     noise = torch.randn(images.shape, generator=generator) * 0.04
     out = torch.where(chosen[:, None, None, None], blurred + noise.to(images.device), images)
     return out.clamp(0, 1)
+
+
+def classifier_step(model, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: dict[str, torch.Tensor], step: int,
+                    learning_rate: float, total_steps: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """One optimisation step of an attribute classifier (wrapped in DDP or not) on images
+    (B, 3, H, W) with labels per attribute, each (B,); returns its logits and loss."""
+    # Cosine decay: a constant rate leaves the classifier wandering between epochs.
+    set_cosine_learning_rate(optimizer, learning_rate, step, total_steps)
+    logits = model(images)
+    loss = sum(F.cross_entropy(logits[name], labels[name]) for name in labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
 
 
 @dataclass
@@ -108,14 +124,8 @@ class FlowerClassifierTask(TrainingTask):
         images, labels = batch
         images = degrade(images, self._generator).to(self.device)
         labels = {k: v.to(self.device) for k, v in labels.items()}
-        # Cosine decay: a constant rate leaves the judge wandering between epochs.
-        set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps)
-        model = self.ddp["classifier"]
-        logits = model(images)
-        loss = self.model.loss(logits, labels)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        logits, loss = classifier_step(self.ddp["classifier"], self.optimizer, images, labels, step,
+                                       self.config.learning_rate, self.config.total_steps)
         accuracy = float(np.mean([(logits[k].argmax(1) == labels[k]).float().mean().item() for k in labels]))
         return {"loss": loss.item(), "accuracy": accuracy}
 

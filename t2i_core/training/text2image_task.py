@@ -77,6 +77,7 @@ from ..models.projected_discriminator import ProjectedDiscriminator
 from ..models.text2image_gan import Text2ImageConfig, Text2ImageDiscriminator, Text2ImageGenerator, recalibrate_batchnorm
 from ..registry import load_text_encoder
 from .attribute_guide import fit_attribute_guide, guide_loss
+from .attribute_loss import attribute_loss
 from .augment import diff_augment
 from .loop import TrainingTask
 
@@ -261,24 +262,6 @@ def recipe_config(discriminator: str = "projected", width: int | None = None, au
 LOGGED_ATTRIBUTES = {"petal": "petal_colour", "stem": "stem_colour", "centre": "centre_colour",
                      "shape": "petal_shape", "count": "petal_count", "size": "size"}
 
-# Discriminator head -> its column in the label tables (the colour heads are "petal" and "stem").
-HEAD_COLUMNS = {"petal": 0, "stem": 1, **{a: i for i, a in enumerate(ATTRIBUTE_VALUES)}}
-
-
-def attribute_loss(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of each head (B, classes) against its column of labels (B, A), summed over heads.
-
-    -1 (a caption silent on the attribute) is skipped; a head with no label in the batch adds
-    0, not the NaN of an empty mean.
-    """
-    total = 0.0
-    for name, head in logits.items():
-        target = labels[:, HEAD_COLUMNS[name]]  # (B,)
-        summed = F.cross_entropy(head, target, ignore_index=-1, reduction="sum")
-        total = total + summed / (target >= 0).sum().clamp_min(1)
-    return total
-
-
 class ConditionProbe(nn.Module):
     """The generator's text condition (B, condition_dim) -> logits (B, classes) of every
     attribute by name: linear, so what it reads must be laid out plainly in the condition."""
@@ -342,6 +325,8 @@ class Text2ImageTask(TrainingTask):
         for p in self.ema.parameters():
             p.requires_grad_(False)
         modules = {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+        if self.guide is not None:
+            self.guide.to(self.device)  # frozen and never saved, so not a module of the run
         if self.config.condition_probe_weight > 0:
             modules["condition_probe"] = ConditionProbe(self.model_config.condition_dim)
         if self.config.reconstruction_weight > 0:
@@ -446,7 +431,7 @@ class Text2ImageTask(TrainingTask):
         kl = kl_divergence(out.mean[: len(both)], out.log_variance[: len(both)])
         g_loss = g_adv + self.config.interpolation_weight * g_int + self.config.kl_weight * kl + self.config.auxiliary_weight * g_colour
         if self.guide is not None:
-            guide = guide_loss(self.guide.to(self.device), out.images[:b], stated_labels)
+            guide = guide_loss(self.guide, out.images[:b], stated_labels)
             g_loss = g_loss + self.config.guide_weight * guide
             metrics["guide"] = guide.item()
         if self.config.condition_probe_weight > 0:
