@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import time
@@ -58,22 +57,16 @@ def main() -> None:
     from t2i_core.app.shipped import available, shipped
     from t2i_core.text_encoders.base import cosine_similarity
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    port = free_port()
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
+    # Gradio picks a free port of its range when none is given, and says which on the Blocks.
+    app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{app.demo.server_port}/"
     client = Client(url, verbose=False, download_files=False)
     with gr.Blocks() as echo_demo:  # the framework's floor: endpoints that do nothing
         text, picture, path = gr.Textbox(), gr.Image(type="filepath"), gr.Textbox()
         text.submit(lambda value: value, text, text, api_name="echo")
         picture.upload(lambda value: str(value), picture, path, api_name="echo_image")  # the floor of a request that uploads an image
-    echo_port = free_port()
-    echo_demo.queue().launch(server_name="127.0.0.1", server_port=echo_port, prevent_thread_lock=True, quiet=True)
-    echo_client = Client(f"http://127.0.0.1:{echo_port}/", verbose=False, download_files=False)
+    echo_demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    echo_client = Client(f"http://127.0.0.1:{echo_demo.server_port}/", verbose=False, download_files=False)
 
     def prompt(i: int) -> str:
         colours = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "white"]

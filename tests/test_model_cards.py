@@ -21,7 +21,8 @@ from t2i_core.cli import dates as dates_cli
 from t2i_core.cli import flower_classifier as flower_cli
 from t2i_core.cli import vqa as vqa_cli
 from t2i_core.evaluation import RESULTS_DIR
-from t2i_core.evaluation.model_cards import build_card, build_cards, card_spec, load_reports, stale_cards
+from t2i_core.evaluation.model_card import build_card, load_reports, stale_cards
+from t2i_core.evaluation.model_cards import build_cards, card_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "checkpoints"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation.model_cards import CARD_NAME, build_cards, stale_cards
+from ..evaluation.model_card import CARD_NAME, stale_cards
+from ..evaluation.model_cards import build_cards
 from .common import SHIPPED, Command
 
 
