@@ -22,7 +22,10 @@ def test_shipped_flower_classifier_reads_real_flowers():
 
 
 def test_shipped_use_generator_binds_colours_to_parts():
-    """Smoke evaluation: 100 prompts of group (a), one image each, judged by the shipped classifier."""
+    """Smoke evaluation: 100 prompts of group (a), one image each, judged by the shipped classifier.
+
+    The full evaluation (500 prompts) measured binding 0.906, petal shape 1.00 and size 0.95; the
+    GPU-trained generator shipped before drew the stated shape and size only 0.53 / 0.64 of the time."""
     import torch
 
     from t2i_core.evaluation.text2image import binding_report, seen_prompts
@@ -31,7 +34,8 @@ def test_shipped_use_generator_binds_colours_to_parts():
     torch.manual_seed(0)
     generator = Text2ImageGenerator.from_pretrained(CHECKPOINTS / "text2image-use", device="cpu")
     report = binding_report(generator, "use", seen_prompts(100, seed=3), CHECKPOINTS / "flower-attributes", seed=11)
-    assert report["binding_accuracy"] >= 0.8, report
+    assert report["binding_accuracy"] >= 0.85, report
+    assert report["attribute_accuracy"]["petal_shape"] >= 0.8 and report["attribute_accuracy"]["size"] >= 0.8, report
 
 
 def test_shipped_glove_generator_draws_swapped_prompts_alike():

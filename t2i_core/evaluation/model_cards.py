@@ -25,8 +25,8 @@ def _text2image_limits(encoder: str) -> Callable[[Reports], list[str]]:
         found = [
             f"Image quality is far from real flowers: the Frechet distance (in the flower classifier's feature space, not FID) "
             f"is {generator['frechet_ratio']:.1f}x the real-vs-real floor, against a target of 3x, and the diversity between "
-            f"images of one prompt is {generator['diversity_ratio']:.2f}x that of real flowers (target 0.6x): little but the "
-            "asked colours varies with the noise.",
+            f"images of one prompt is {generator['diversity_ratio']:.2f}x that of real flowers (target 0.6x): the noise moves the "
+            "background and the flower's size more than its shape.",
             "The binding of colours to parts does not carry to new phrasings or to colour pairs never seen in training: "
             f"binding accuracy {_figure(binding['heldout-templates'])} on held-out templates and {_figure(binding['heldout-pairs'])} "
             f"on held-out colour pairs, against {_figure(binding['seen'])} on seen ones.",
@@ -209,9 +209,10 @@ out.attributes[0], out.confidences[0]   # {"petal_colour": "red", ...} and each 
     *(CardSpec(
         folder=f"text2image-{encoder}", title=f"Text to image: GAN-INT-CLS with residual attention, {name}",
         pipeline_tag="text-to-image", task_name="Text to image", tags=("gan", "flowers", tag), worlds=("flowers",),
-        about=f"A conditional GAN generator (GAN-INT-CLS, Reed et al. 2016) with residual attention at 8x8 and 16x16 "
-              f"over the sentence, drawing 64x64 flowers from a prompt and a noise vector. The prompt is read by {reader}; "
-              "the discriminator and the sentence encoder are not part of the checkpoint (the encoder is loaded by name).",
+        about=f"A conditional GAN generator (GAN-INT-CLS, Reed et al. 2016) with residual attention modules (a trunk and a soft "
+              f"spatial mask) at 8x8 and 16x16, drawing 64x64 flowers from a prompt and a noise vector. The prompt is read by {reader}; "
+              "the discriminator (its recipe is named in the command below) and the sentence encoder are not part of the "
+              "checkpoint (the encoder is loaded by name).",
         usage=_TEXT2IMAGE_USAGE.format(folder=f"text2image-{encoder}"),
         report="text2image", figures=_text2image_figures(encoder), limits=_text2image_limits(encoder),
     ) for encoder, name, tag, reader in (

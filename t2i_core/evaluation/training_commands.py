@@ -62,6 +62,22 @@ def command_vqa(run: dict) -> str:
     return _command(*words, *_shared_training_options(run["train"]), "--fresh", "--ship")
 
 
+def command_text2image(run: dict) -> str:
+    """The ``train text2image`` line that rebuilds the recorded run config (the recipe's settings that have no
+    option, such as the augmentation and the EMA, come from ``--discriminator``)."""
+    task, model = run["task"], run["task"]["model"]
+    if model["generator_width"] != model["discriminator_width"]:
+        raise ValueError("train text2image has one --width for both networks; this run used two")
+    words = ["train", "text2image", "--encoder", task["text_encoder"], "--discriminator", task["discriminator"],
+             "--train-size", str(task["train_size"]), "--width", str(model["generator_width"]),
+             "--projection" if model["projection"] else "--no-projection", "--auxiliary-weight", str(task["auxiliary_weight"])]
+    words += [f"--{flag.replace('_', '-')}" for flag in ("auxiliary_attributes", "attribute_reader", "label_projection") if task[flag]]
+    words += ["--reconstruction-weight", str(task["reconstruction_weight"]), "--condition-probe-weight", str(task["condition_probe_weight"]),
+              "--guide-weight", str(task["guide_weight"]), "--condition-sampling" if task["condition_sampling"] else "--no-condition-sampling",
+              "--kl-weight", str(task["kl_weight"]), "--mode-seeking-weight", str(task["mode_seeking_weight"])]
+    return _command(*words, *_shared_training_options(run["train"]), "--fresh", "--ship")
+
+
 # Models whose training.json records the run config but no command line, by config.json's model_type.
 COMMAND_FROM_RUN: dict[str, Callable[[dict], str]] = {
     "flower-attribute-classifier": command_flower_classifier,
@@ -69,4 +85,5 @@ COMMAND_FROM_RUN: dict[str, Callable[[dict], str]] = {
     "captioner": command_caption,
     "vqa-attention": command_vqa,
     "vqa-baseline": command_vqa,
+    "text2image-generator": command_text2image,
 }
