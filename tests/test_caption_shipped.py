@@ -125,8 +125,8 @@ def test_the_default_captioner_reads_the_generators_flowers():
 def test_shipped_round_trip_cycle_score_meets_its_target():
     """Seen prompts -> shipped USE generator -> flower -> default captioner: both colours named in their roles.
 
-    Measured 0.900 with the CPU-trained generator (target 0.85; 0.970 with the GPU-trained one before it) once the captioner also learned from the generators' flowers;
-    0.385 before, when it described half of them as scenes. Chance is about 1/49."""
+    Measured 0.900 with the CPU-trained generator (target 0.85; 0.970 with the GPU-trained one before it) once the captioner
+    also learned from the generators' flowers; 0.385 before, when it described half of them as scenes. Chance is about 1/49."""
     from t2i_core.evaluation import shipped_results
 
     report = shipped_results("round-trip")
