@@ -88,7 +88,7 @@ def train_options(parser: argparse.ArgumentParser) -> None:
                         help="'scenes+flowers', 'scenes', 'flowers', any of them with flowers plus '+generated' (the shipped generators' "
                              "flowers, judge-confirmed) or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers+generated)")
     parser.add_argument("--image-dir", default=None, help="folder of the Karpathy images (default: beside the JSON)")
-    parser.add_argument("--train-size", type=at_least(1), default=16000, help="Scenes training images (default 16000)")
+    parser.add_argument("--train-size", type=at_least(1), default=32000, help="Scenes training images (default 32000, the shipped captioner's)")
     parser.add_argument("--val-size", type=at_least(1), default=500,
                         help="Scenes (or Karpathy) validation images decoded per evaluation (default 500)")
     parser.add_argument("--flower-train-size", type=at_least(1), default=4000, help="Flowers training images, when --data names flowers (default 4000)")
