@@ -103,3 +103,45 @@ def test_processes_asking_for_a_missing_cache_at_once_build_it_once(tmp_path):
         sums = list(pool.map(_build_slowly, [path, path], [log, log]))
     assert sums == [15, 15]
     assert log.read_text().splitlines() == ["built"]
+
+
+def test_a_larger_split_reuses_a_smaller_splits_cached_pictures_and_features_as_its_first_rows(tmp_path, monkeypatch):
+    from t2i_core.data import cache
+
+    monkeypatch.setenv("T2I_CACHE_DIR", str(tmp_path))
+    small, large = (load_world("scenes", "train", size=n, seed=3, image_size=32) for n in (3, 5))
+    encoder = MeanColourEncoder()
+    small_pictures = rendered_images(small, workers=1)
+    cached_features(encoder, "mean-colour", small_pictures, world_images_key(small),
+                    key_of_first=lambda m: world_images_key(small, count=m))
+    drawn = []
+    render_range = cache._render_range
+    monkeypatch.setattr(cache, "_render_range", lambda args: (drawn.extend(range(args[1], args[2])), render_range(args))[1])
+    large_pictures = rendered_images(large, workers=1)
+    assert drawn == [3, 4], "only the two new scenes should be drawn"
+    assert np.array_equal(large_pictures[:3], small_pictures)
+    assert np.array_equal(large_pictures[4], np.asarray(large.sample(4).image)), "a new scene is not the world's scene"
+
+    encoded = []
+    forward = encoder.forward
+    monkeypatch.setattr(encoder, "forward", lambda images: (encoded.append(len(images)), forward(images))[1])
+    features = cached_features(encoder, "mean-colour", large_pictures, world_images_key(large),
+                               key_of_first=lambda m: world_images_key(large, count=m))
+    assert encoded == [2], "only the new scenes' features should be computed"
+    expected = np.asarray(large_pictures, dtype=np.float32).mean(axis=(1, 2)) / 255.0  # (5, 3)
+    assert np.allclose(np.asarray(features, dtype=np.float32)[:, 0], expected, atol=1e-3)
+
+
+def test_a_cache_of_another_seed_or_a_larger_split_is_never_taken_as_a_prefix(tmp_path):
+    from t2i_core.data.cache import cached_prefix
+
+    rendered_images(load_world("scenes", "train", size=4, seed=1, image_size=32), cache_dir=tmp_path, workers=1)
+    rendered_images(load_world("scenes", "train", size=6, seed=0, image_size=32), cache_dir=tmp_path, workers=1)
+    world = load_world("scenes", "train", size=5, seed=0, image_size=32)
+    images = rendered_images(world, cache_dir=tmp_path, workers=1)
+    assert np.array_equal(images[0], np.asarray(world.sample(0).image))
+
+    from t2i_core.data.cache import _world_cache_paths
+
+    assert cached_prefix(_world_cache_paths(world, tmp_path), 5) is None
+    assert len(cached_prefix(_world_cache_paths(world, tmp_path), 6)) == 5

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -86,19 +87,69 @@ def cached_array(path: Path, build: Callable[[], np.ndarray]) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
-def world_images_key(world: World, resized_to: int | None = None) -> str:
+def cached_prefix(path_of_first: Callable[[int], Path], count: int) -> np.ndarray | None:
+    """The largest cache of the first ``m < count`` rows, memory-mapped, or None if there is none.
+
+    ``path_of_first(m)`` names the cache of the first ``m`` rows; it must hold ``-n<m>-``
+    (as :func:`world_images_key` does), which is how the folder is searched.
+    """
+    folder = path_of_first(count).parent
+    best: tuple[int, Path] | None = None
+    for path in folder.glob("*.npy") if folder.is_dir() else ():
+        for m in {int(found) for found in re.findall(r"-n(\d+)-", path.name)}:
+            if m < count and (best is None or m > best[0]) and path_of_first(m) == path:
+                best = (m, path)
+    if best is None:
+        return None
+    rows = np.load(best[1], mmap_mode="r")
+    return rows if len(rows) == best[0] else None
+
+
+def cached_rows(path_of_first: Callable[[int], Path], count: int, build_rows: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """The ``count`` rows cached at ``path_of_first(count)``, memory-mapped; built by ``build_rows(start, stop)`` if absent.
+
+    For arrays whose row ``i`` depends on ``i`` alone, as a world's sample ``i`` does (it is
+    drawn from a generator seeded with the world's seed, stream and ``i``, whatever the
+    split's size). So a larger split reuses the largest smaller split's cache as its first
+    rows and builds only the rest: growing a training set from 32000 to 64000 scenes draws
+    32000 pictures, not 64000.
+    """
+
+    def build() -> np.ndarray:
+        prefix = cached_prefix(path_of_first, count)
+        start = 0 if prefix is None else len(prefix)
+        if start:
+            print(f"reusing the first {start} rows from {path_of_first(start).name}")
+        rest = build_rows(start, count)
+        return rest if prefix is None else np.concatenate([np.asarray(prefix), rest])
+
+    return cached_array(path_of_first(count), build)
+
+
+def world_images_key(world: World, resized_to: int | None = None, count: int | None = None) -> str:
     """The name of a world split's pictures, for every cache of them (images, encoder features).
 
     It holds everything that changes the pixels: the world and its ``render_version``, the
     split, the number of samples, the seed and the image size (and, with ``resized_to``, the
     side they are resized to by :func:`resized_images`). A cache named by it is never read
-    for pictures drawn by another version of the world.
+    for pictures drawn by another version of the world. With ``count``, the key of the split's
+    first ``count`` samples (the same split drawn at that size).
     """
     size = getattr(world, "image_size", 0)
     # Version 1 adds nothing, so the caches written before worlds had versions stay valid.
     name = world.name if world.render_version == 1 else f"{world.name}.r{world.render_version}"
-    key = f"{name}-{world.split}-n{len(world)}-seed{world.seed}-px{size}"
+    key = f"{name}-{world.split}-n{len(world) if count is None else count}-seed{world.seed}-px{size}"
     return key if resized_to is None or resized_to == size else f"{key}-to{resized_to}"
+
+
+def _world_cache_paths(world: World, folder: Path, resized_to: int | None = None) -> Callable[[int], Path]:
+    """Where the pictures of ``world``'s first ``count`` samples (resized to ``resized_to``) are cached, as a function of ``count``."""
+
+    def path_of_first(count: int) -> Path:
+        key = f"{world_images_key(world, resized_to=resized_to, count=count)}-v{__version__}"
+        return folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy"
+
+    return path_of_first
 
 
 def _render_range(args) -> np.ndarray:
@@ -115,14 +166,12 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
         workers: rendering processes (default: the number of CPU cores).
     """
     size = getattr(world, "image_size", 0)
-    key = f"{world_images_key(world)}-v{__version__}"
-    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     processes = max(1, workers or os.cpu_count() or 1)
 
-    def render() -> np.ndarray:
+    def render(start: int, stop: int) -> np.ndarray:
         chunk = 256
-        ranges = [(world, s, min(s + chunk, len(world))) for s in range(0, len(world), chunk)]
+        ranges = [(world, s, min(s + chunk, stop)) for s in range(start, stop, chunk)]
         if processes == 1 or len(ranges) == 1:
             parts = [_render_range(r) for r in ranges]
         else:
@@ -130,7 +179,7 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
                 parts = list(pool.map(_render_range, ranges))
         return np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8)
 
-    return cached_array(folder / f"{key}-{digest}.npy", render)
+    return cached_rows(_world_cache_paths(world, folder), len(world), render)
 
 
 def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None = None) -> np.ndarray:
@@ -144,13 +193,12 @@ def resized_images(world: World, size: int, cache_dir: str | os.PathLike | None 
     images = rendered_images(world, cache_dir)
     if images.shape[1:3] == (size, size):
         return images
-    key = f"{world_images_key(world, resized_to=size)}-v{__version__}"
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
 
-    def resize() -> np.ndarray:
-        resized = np.zeros((len(images), size, size, 3), dtype=np.uint8)
-        for i in range(len(images)):
-            resized[i] = np.asarray(Image.fromarray(np.asarray(images[i])).resize((size, size), Image.Resampling.BICUBIC))
+    def resize(start: int, stop: int) -> np.ndarray:
+        resized = np.zeros((stop - start, size, size, 3), dtype=np.uint8)
+        for i in range(start, stop):
+            resized[i - start] = np.asarray(Image.fromarray(np.asarray(images[i])).resize((size, size), Image.Resampling.BICUBIC))
         return resized
 
-    return cached_array(folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy", resize)
+    return cached_rows(_world_cache_paths(world, folder, resized_to=size), len(world), resize)

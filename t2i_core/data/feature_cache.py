@@ -10,13 +10,15 @@ version, so features of other weights are never read.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from .. import __version__
-from .cache import cached_array, default_cache_dir
+from .cache import cached_array, cached_rows, default_cache_dir
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -29,24 +31,41 @@ def weights_digest(module: nn.Module) -> str:
 
 
 @torch.no_grad()
-def cached_features(encoder: nn.Module, encoder_name: str, images: np.ndarray, key: str, batch_size: int = 64) -> np.ndarray:
+def cached_features(
+    encoder: nn.Module,
+    encoder_name: str,
+    images: np.ndarray,
+    key: str,
+    batch_size: int = 64,
+    key_of_first: Callable[[int], str] | None = None,
+) -> np.ndarray:
     """The encoder's grid for every image (uint8 (M, H, W, 3)) as fp16 (M, N, D), memory-mapped.
 
     Args:
         encoder: a frozen image encoder (images in [0, 1] -> (B, N, D)).
         encoder_name: its registered name, for the file name.
         key: names the images (world, split, size, seed, or a dataset file's digest).
+        key_of_first: for a world split's pictures, the key of its first ``m`` images
+            (:func:`~t2i_core.data.cache.world_images_key` with ``count``): the features of
+            a smaller split of the same world are then reused as the first rows.
     """
-    name = f"captionfeat-{encoder_name}-{weights_digest(encoder)}-{key}-v{__version__}"
 
-    def encode() -> np.ndarray:
+    weights = weights_digest(encoder)
+
+    def path_of(images_key: str) -> Path:
+        name = f"captionfeat-{encoder_name}-{weights}-{images_key}-v{__version__}"
+        return default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
+
+    def encode(start: int, stop: int) -> np.ndarray:
         was_training = encoder.training
         encoder.eval()
         parts = []
-        for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(np.array(images[start : start + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+        for first in range(start, stop, batch_size):
+            batch = torch.from_numpy(np.array(images[first : min(first + batch_size, stop)])).permute(0, 3, 1, 2).float() / 255.0
             parts.append(encoder(batch).half().cpu().numpy())  # (b, N, D)
         encoder.train(was_training)
         return np.concatenate(parts)
 
-    return cached_array(default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy", encode)
+    if key_of_first is None:
+        return cached_array(path_of(key), lambda: encode(0, len(images)))
+    return cached_rows(lambda count: path_of(key_of_first(count)), len(images), encode)

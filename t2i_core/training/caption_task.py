@@ -157,6 +157,12 @@ class CaptionSource:
     key: str
     world: World | None = None
 
+    def key_of_first(self, count: int) -> str:
+        """The key of the first ``count`` of these pictures, drawn from a smaller split of the same world."""
+        if self.world is None:
+            raise ValueError(f"the {self.name} pictures are not a world split")
+        return world_images_key(self.world, resized_to=self.images.shape[1], count=count)
+
 
 class CaptionPairs(Dataset):
     """(image or cached features, caption ids[, focus]) pairs drawn from one or more sources.
@@ -375,13 +381,14 @@ class CaptionTask(TrainingTask):
     def uses_cached_features(self) -> bool:
         return self.model.encoder.frozen
 
-    def _inputs(self, images: np.ndarray, key: str) -> np.ndarray:
+    def _inputs(self, source: CaptionSource) -> np.ndarray:
         if not self.uses_cached_features:
-            return images
-        return cached_features(self.model.encoder, self.model.config.encoder, images, key)
+            return source.images
+        key_of_first = source.key_of_first if source.world is not None else None  # a smaller split's features are reused
+        return cached_features(self.model.encoder, self.model.config.encoder, source.images, source.key, key_of_first=key_of_first)
 
     def dataset(self):
-        inputs = [self._inputs(source.images, source.key) for source in self.data.train]
+        inputs = [self._inputs(source) for source in self.data.train]
         pairs = [
             (s, row, self.vocabulary.encode(caption, self.config.max_words))
             for s, source in enumerate(self.data.train)
@@ -448,7 +455,7 @@ class CaptionTask(TrainingTask):
         """
         results = {}
         for source in self.data.val:
-            inputs = self._inputs(source.images, source.key)
+            inputs = self._inputs(source)
             decoded = caption_images(self.model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
             words = [w for w, _ in decoded]
             if source.name == GENERATED:  # the colours each caption states, read back from it
