@@ -207,3 +207,22 @@ def test_a_short_soak_of_every_endpoint_has_no_failures(tmp_path):
     assert figures["requests"] == 160 and figures["failures"] == [], run.stdout[-3000:]
     # The target (within 15%) is measured over 1000 requests; 160 requests leave the first climb a larger share.
     assert figures["memory_mib"]["growth"] < 0.3, figures["memory_mib"]
+
+
+def test_the_flower_gallery_answers_what_gradios_gallery_answers(tmp_path, monkeypatch):
+    """FlowerGallery saves its images without Gradio's thread pool; the browser must get the same files and captions."""
+    from t2i_core.app.pictures import FlowerGallery
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    serving.install_atomic_cache_writes()
+    ours, gradios = FlowerGallery(format="png"), gr.Gallery(format="png")
+    flowers = [(_picture(seed, size=64), f"{seed + 1}: petals red ✓") for seed in range(3)]
+    answer, expected = ours.postprocess(flowers), gradios.postprocess(flowers)
+    assert answer.model_dump() == expected.model_dump()
+    assert [Image.open(item.image.path).tobytes() for item in answer.root] == [f.tobytes() for f, _ in flowers]
+    bare = [f for f, _ in flowers]  # no captions
+    assert ours.postprocess(bare).model_dump() == gradios.postprocess(bare).model_dump()
+    files = [str(tmp_path / "a.png")]  # not PIL images: Gradio's own code answers
+    Image.new("RGB", (4, 4)).save(files[0])
+    assert ours.postprocess(files).model_dump() == gradios.postprocess(files).model_dump()
+    assert ours.postprocess(None).root == [] and ours.get_block_name() == "gallery"

@@ -8,7 +8,7 @@ from ..data.flowers import swap_colour_words
 from ..data.preview import make_image_grid
 from ..pipelines.flower_attributes import AttributeVerdict
 from .errors import engine_errors
-from .pictures import FLOWER_FORMAT
+from .pictures import FLOWER_FORMAT, FlowerGallery
 from .serving import cached_examples
 from .shipped import available, shipped
 
@@ -166,10 +166,10 @@ def build_text_to_image() -> None:
     if not available("text2image"):
         gr.Markdown("**No generator is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train text2image`.")
     # Outputs are made first (unrendered) so the cached examples can fill them; they are placed below.
-    use_gallery = gr.Gallery(label="Universal Sentence Encoder", columns=4, height="auto", format=FLOWER_FORMAT, elem_id="t2i-use-gallery", render=False)
-    glove_gallery = gr.Gallery(label="Averaged GloVe vectors", columns=4, height="auto", format=FLOWER_FORMAT, elem_id="t2i-glove-gallery", render=False)
+    use_gallery = FlowerGallery(label="Universal Sentence Encoder", columns=4, height="auto", format=FLOWER_FORMAT, elem_id="t2i-use-gallery", render=False)
+    glove_gallery = FlowerGallery(label="Averaged GloVe vectors", columns=4, height="auto", format=FLOWER_FORMAT, elem_id="t2i-glove-gallery", render=False)
     verdicts = gr.Markdown(elem_id="t2i-verdicts", render=False)
-    masks = gr.Gallery(label="Where the attention modules boosted features", columns=8, height="auto", visible=False, format=FLOWER_FORMAT,
+    masks = FlowerGallery(label="Where the attention modules boosted features", columns=8, height="auto", visible=False, format=FLOWER_FORMAT,
                        elem_id="t2i-mask-gallery", render=False)
     with gr.Row():
         with gr.Column(scale=3) as prompt_column:
@@ -206,7 +206,7 @@ def build_text_to_image() -> None:
             steps = gr.Slider(2, 16, value=8, step=1, label="Steps")
             walk_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
             walk = gr.Button("Walk", elem_id="t2i-walk")
-        path = gr.Gallery(label="Interpolation with fixed noise", columns=8, height="auto", format=FLOWER_FORMAT, elem_id="t2i-walk-gallery")
+        path = FlowerGallery(label="Interpolation with fixed noise", columns=8, height="auto", format=FLOWER_FORMAT, elem_id="t2i-walk-gallery")
 
     drawn = [use_gallery, glove_gallery, masks, verdicts]
     generate.click(generate_flowers, [prompt, encoder, count, seed, show_masks], drawn, api_name="text_to_image")
