@@ -9,6 +9,7 @@ module composes them into the verbs users type:
 - ``eval <what>``: the same models, and ``encoders.py`` (sentence encoders), ``round_trip.py`` (generator -> captioner)
 - ``generate``, ``caption``, ``dates``, ``vqa``: inference with a shipped model
 - ``cards``: the shipped checkpoints' Hugging Face Hub model cards (``cards.py``)
+- ``space``: the Space's front-matter fields that need its id (``space.py``)
 
 ``common.py`` holds what they share: the shared options (``-n/--num``, ``--seed``,
 ``--threads``, the training options), ``train_config``, ``ship`` and the evaluation
@@ -22,7 +23,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import caption, cards, data, dates, encoders, flower_classifier, round_trip, text2image, vqa, world_detector
+from . import caption, cards, data, dates, encoders, flower_classifier, round_trip, space, text2image, vqa, world_detector
 from .common import Verb
 
 # In the order their commands are listed in --help.
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     for verb in (data.VERB, TRAIN, EVAL):
         verb.attach(commands)
-    for command in (*INFERENCE, cards.COMMAND):
+    for command in (*INFERENCE, cards.COMMAND, space.COMMAND):
         command.attach(commands)
     return parser
 
