@@ -293,3 +293,22 @@ def test_a_session_stopped_from_outside_still_counts_its_time():
     sessions = training_sessions(records)
     assert [(s["step"], s["seconds"], s["finished"]) for s in sessions] == [(100, 121.5, False), (150, 59.0, True), (200, 62.0, True)]
     assert sessions[0]["machine"] is None and sessions[2]["machine"] == "cpu: 2 cores"
+
+
+def test_a_session_says_which_machine_it_runs_on_before_it_trains(tmp_path):
+    """Each session's first record names its machine, so a session stopped from outside (no "finished"
+    record) still knows where it ran: shipping elsewhere must not credit its time to the shipping machine."""
+    from t2i_core.cli.common import training_sessions
+
+    run = tmp_path / "run"
+    train(FitALine(), TrainConfig(output_dir=str(run), max_steps=20, batch_size=16, log_every=5, eval_every=10))
+    train(FitALine(), TrainConfig(output_dir=str(run), max_steps=40, batch_size=16, log_every=5, eval_every=10))
+    records = _metrics(run)
+    starts = [r for r in records if r.get("started")]
+    assert [r["step"] for r in starts] == [0, 20] and all(r["machine"].startswith("cpu: ") for r in starts)
+    assert records[0] == starts[0], "the machine is written before the first step"
+    # The first session's machine went away before it wrote "finished": its machine is still known.
+    killed = [r for r in records if not (r.get("finished") and r["step"] == 20)]
+    sessions = training_sessions([{**r, "machine": "cuda: a GPU x 1 process"} if r.get("started") and r["step"] == 0 else r for r in killed])
+    assert [(s["step"], s["finished"]) for s in sessions] == [(20, False), (40, True)]
+    assert sessions[0]["machine"] == "cuda: a GPU x 1 process" and sessions[1]["machine"].startswith("cpu: ")

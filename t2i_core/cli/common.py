@@ -177,18 +177,23 @@ def training_sessions(records: list[dict]) -> list[dict]:
     the seconds each one trained, whether it finished (wrote its ``finished`` record) and
     on which machine. A session stopped from outside (the machine went away) has no
     ``finished`` record; it is found where the session clock starts again, and counts up
-    to its last logged step."""
+    to its last logged step. Its machine comes from the ``started`` record each session
+    writes first (None for sessions logged before those records existed)."""
     sessions: list[dict] = []
     current: dict | None = None
+    machine = None  # of the last session that said it started
     for record in records:
+        if record.get("started"):
+            machine, current = record.get("machine"), None  # whatever comes next belongs to a new session
+            continue
         if "seconds" not in record:
             continue
         if current is None or current["finished"] or record["seconds"] < current["seconds"]:
-            current = {"step": record["step"], "seconds": record["seconds"], "finished": False, "machine": None}
+            current = {"step": record["step"], "seconds": record["seconds"], "finished": False, "machine": machine}
             sessions.append(current)
         current["step"], current["seconds"] = record["step"], max(current["seconds"], record["seconds"])
         if record.get("finished"):
-            current["finished"], current["machine"] = True, record.get("machine")
+            current["finished"], current["machine"] = True, record.get("machine") or current["machine"]
     return sessions
 
 

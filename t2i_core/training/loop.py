@@ -328,6 +328,8 @@ def train(task: TrainingTask, config: TrainConfig) -> Path:
     if rank == 0:
         progress = tqdm(total=config.max_steps, initial=step, desc=run_dir.name, dynamic_ncols=True)
     running: dict[str, list[float]] = {}
+    if rank == 0:  # which machine this session runs on, known even if the session is stopped from outside
+        _log(run_dir, {"step": step, "started": True, "machine": describe_machine(device, world_size)})
     started = time.time()
     for module in modules.values():
         module.train()
