@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 
+from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..evaluation import captioning, dates, encoders, round_trip, shipped_results, text2image, vqa
 from ..evaluation.formatting import Block, markdown
+from ..evaluation.model_card import read_training
 from ..registry import PIPELINES
 
 
@@ -22,6 +25,24 @@ def caption_figures() -> str:
     cycle = shipped_results("round-trip")
     closing = "\n\n" + markdown(round_trip.report_summary(cycle)) if cycle else ""
     return figures("caption", captioning.report_summary, "No evaluation of the captioners is shipped yet.") + closing
+
+
+def training_time(folder: str, label: str, checkpoints: Path = SHIPPED_CHECKPOINTS) -> str | None:
+    """ "the USE generator in 149 min (7523 steps; cpu: 2 cores, ...)", from the checkpoint's ``training.json``; None if not shipped."""
+    if not (checkpoints / folder / "config.json").is_file():
+        return None
+    training = read_training(checkpoints / folder)
+    if training.seconds is None:
+        return f"{label} (its training time is not recorded)"
+    machines = sorted({s["machine"].split(" (")[0] for s in training.sessions if s.get("machine")})  # without the notes
+    details = "; ".join(part for part in (f"{training.steps} steps" if training.steps else "", ", ".join(machines)) if part)
+    return f"{label} in {training.seconds / 60:.0f} min" + (f" ({details})" if details else "")
+
+
+def generator_times() -> str:
+    """How long each shipped generator trained, on what, as their ``training.json`` records it."""
+    times = [t for t in (training_time("text2image-use", "the USE generator"), training_time("text2image-glove-avg", "the averaged-GloVe one")) if t]
+    return f"Trained from scratch, as each checkpoint's `training.json` records it: {' and '.join(times)}." if times else ""
 
 
 def build_about() -> None:
@@ -40,8 +61,8 @@ def build_about() -> None:
         "matching-aware loss and colour heads (TAC-GAN, Dash et al., 2017), on differentiably augmented "
         "images (Zhao et al., 2020), with the mode-seeking term of MSGAN (Mao et al., 2019) and a frozen attribute "
         "classifier fitted to real flowers as a guide. One generator reads the Universal Sentence Encoder "
-        "(Cer et al., 2018), the other the average of GloVe vectors (Pennington et al., 2014); each was trained "
-        "in 2.5 hours on one core of a 2-core CPU.\n\n"
+        "(Cer et al., 2018), the other the average of GloVe vectors (Pennington et al., 2014). "
+        + generator_times() + "\n\n"
         + figures("text2image", text2image.report_summary, "No evaluation of the generators is shipped yet.")
         + "\n\n### Sentence encoders\n"
         "Does the encoder read word order? Cosine of a sentence to its order-swapped twin and to a paraphrase "
