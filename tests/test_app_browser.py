@@ -98,6 +98,8 @@ def test_typing_a_prompt_draws_flowers(page):
     if not available("text2image"):
         pytest.skip("no generator shipped")
     _open_tab(page, "Text to image")
+    # The page opens by loading the first example into the prompt: typed before it lands, the text would be replaced.
+    page.wait_for_function("() => document.querySelector('#t2i-prompt textarea').value !== ''", timeout=60_000)
     page.locator("#t2i-prompt textarea").fill("a blue flower with a white stem")
     page.locator("#t2i-generate").click()
     # the galleries already hold the rose pair: wait for the new prompt's verdicts, not for any image
@@ -110,7 +112,8 @@ def test_typing_a_prompt_draws_flowers(page):
                            ".every(img => img.complete && img.naturalWidth > 0 && img.alt.includes('petals blue'))", timeout=60_000)
     page.locator("#t2i-swap").click()  # the twin, "a white flower with a blue stem", in the sliders
     page.wait_for_function("() => document.querySelector('#t2i-twin-verdicts').innerText.includes('a white flower with a blue stem')", timeout=60_000)
-    assert page.locator("#t2i-prompt textarea").input_value() == "a white flower with a blue stem"
+    assert page.locator("#t2i-twin textarea").input_value() == "a white flower with a blue stem"
+    assert page.locator("#t2i-prompt textarea").input_value() == "a blue flower with a white stem", "the prompt of the galleries above stays"
     for slider in ("#t2i-use-slider", "#t2i-glove-slider"):
         page.wait_for_function(f"() => {{ const imgs = [...document.querySelectorAll('{slider} img')]; "
                                "return imgs.length >= 2 && imgs.every(img => img.complete && img.naturalWidth > 0); }", timeout=60_000)

@@ -192,7 +192,10 @@ def build_text_to_image() -> None:
         use_gallery.render()
         glove_gallery.render()
     masks.render()
-    gr.Markdown("**The prompt and its colour-swapped twin, same noise**: drag the slider (left: the prompt, right: its twin).")
+    gr.Markdown("**The prompt and its colour-swapped twin, same noise**: press **Swap the colours**, then drag the slider "
+                "(left: the prompt, right: its twin).")
+    # The twin has a box of its own: the prompt box keeps the prompt whose flowers the galleries above show.
+    twin = gr.Textbox(label="Its colour-swapped twin", interactive=False, max_lines=3, elem_id="t2i-twin")
     with gr.Row():
         use_slider = gr.ImageSlider(label="Universal Sentence Encoder: prompt | twin", type="pil", format=FLOWER_FORMAT, elem_id="t2i-use-slider")
         glove_slider = gr.ImageSlider(label="Averaged GloVe vectors: prompt | twin", type="pil", format=FLOWER_FORMAT, elem_id="t2i-glove-slider")
@@ -211,6 +214,6 @@ def build_text_to_image() -> None:
     drawn = [use_gallery, glove_gallery, masks, verdicts]
     generate.click(generate_flowers, [prompt, encoder, count, seed, show_masks], drawn, api_name="text_to_image")
     prompt.submit(generate_flowers, [prompt, encoder, count, seed, show_masks], drawn, api_visibility="private")
-    swap.click(swap_and_compare, [prompt, count, seed], [prompt, use_slider, glove_slider, twin_verdicts], api_name="swap_colours")
+    swap.click(swap_and_compare, [prompt, count, seed], [twin, use_slider, glove_slider, twin_verdicts], api_name="swap_colours")
     walk.click(interpolate_flowers, [text_a, text_b, walk_encoder, steps, walk_seed], path, api_name="interpolate")
     show_masks.change(masks_gallery, show_masks, masks, api_visibility="private", show_progress="hidden")
