@@ -254,3 +254,17 @@ def test_the_judges_verdicts_say_right_for_real_flowers_and_wrong_for_their_swap
         assert swapped[0].label() == f"petals {sample.attributes['stem_colour']} ✗ (drew {sample.attributes['petal_colour']})"
     assert right >= 23 and wrong >= 23
     assert judge.check([world.sample(0).image], "a flower") == [[]]  # nothing stated, nothing to check
+
+
+def test_the_judge_checks_one_prompt_per_image_in_one_batch_as_it_checks_them_apart():
+    if not (CHECKPOINTS / "flower-attributes" / "config.json").is_file():
+        pytest.skip("no flower judge shipped")
+    judge = FlowerAttributesPipeline()
+    world = load_world("flowers", "test", size=6, seed=4)
+    samples = [world.sample(i) for i in range(len(world))]
+    images, prompts = [s.image for s in samples], [s.caption if i % 2 else s.swapped_caption for i, s in enumerate(samples)]
+    together = judge.check(images, prompts)
+    apart = [judge.check([image], prompt)[0] for image, prompt in zip(images, prompts)]
+    assert [[(v.attribute, v.stated, v.seen) for v in image] for image in together] == [[(v.attribute, v.stated, v.seen) for v in image] for image in apart]
+    with pytest.raises(ValueError, match="one prompt, or one per image"):
+        judge.check(images, prompts[:-1])

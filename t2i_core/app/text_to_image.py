@@ -33,8 +33,8 @@ def _encoders(choice: str) -> list[str]:
     return names
 
 
-def _judged(images: list, prompt: str) -> list[list[AttributeVerdict]]:
-    """The judge's verdicts on every attribute ``prompt`` states, per image (empty lists when it states none)."""
+def _judged(images: list, prompt: str | list[str]) -> list[list[AttributeVerdict]]:
+    """The judge's verdicts on every attribute ``prompt`` (or each image's own prompt) states, per image (empty lists when it states none)."""
     return shipped("flower-attributes").check(images, prompt)
 
 
@@ -130,8 +130,9 @@ def swap_and_compare(prompt: str, count: float, seed: float, progress=gr.Progres
         original_images, swapped_images = shipped("text2image", name)([prompt, swapped], num_images=int(count), seed=int(seed)).images
         pairs[name] = (make_image_grid(original_images, columns=min(4, len(original_images))),
                        make_image_grid(swapped_images, columns=min(4, len(swapped_images))))
-        lines.append(f"- **{ENCODER_LABELS[name]}**: *{prompt.strip()}*: {_share_right(_judged(original_images, prompt))}; "
-                     f"*{swapped}*: {_share_right(_judged(swapped_images, swapped))}")
+        judged = _judged(original_images + swapped_images, [prompt] * len(original_images) + [swapped] * len(swapped_images))  # one batch
+        lines.append(f"- **{ENCODER_LABELS[name]}**: *{prompt.strip()}*: {_share_right(judged[: len(original_images)])}; "
+                     f"*{swapped}*: {_share_right(judged[len(original_images):])}")
     summary = "The flower judge's verdict on each twin:\n" + "\n".join(lines)
     return swapped, pairs.get("use"), pairs.get("glove-avg"), summary
 

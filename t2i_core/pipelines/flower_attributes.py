@@ -91,17 +91,24 @@ class FlowerAttributesPipeline(PretrainedPipeline):
                 output.confidences.append({key: float(probabilities[key][i, b]) for key, b in best.items()})
         return output
 
-    def check(self, images: Any | Sequence[Any], prompt: str) -> list[list[AttributeVerdict]]:
+    def check(self, images: Any | Sequence[Any], prompt: str | Sequence[str]) -> list[list[AttributeVerdict]]:
         """For each image, the judge's verdict on every attribute ``prompt`` states (``read_stated_attributes``).
 
         ``check(images, "a red flower with a yellow stem")`` gives per image a petal-colour and a
         stem-colour verdict; a prompt that states nothing the judge knows gives empty lists.
+        ``prompt`` may also be a list, one prompt per image: a prompt and its twin checked in one batch.
+
+        Raises:
+            ValueError: a list of prompts whose length is not the number of images.
         """
-        stated = read_stated_attributes(prompt)
         output = self(images)
+        prompts = [prompt] * len(output.attributes) if isinstance(prompt, str) else list(prompt)
+        if len(prompts) != len(output.attributes):
+            raise ValueError(f"{len(prompts)} prompts for {len(output.attributes)} images: give one prompt, or one per image")
+        stated_by_prompt = {text: read_stated_attributes(text) for text in set(prompts)}
         return [
             [AttributeVerdict(name, stated[name], seen[name], confidence[name]) for name in ATTRIBUTE_LABELS if name in stated]
-            for seen, confidence in zip(output.attributes, output.confidences)
+            for stated, seen, confidence in zip((stated_by_prompt[text] for text in prompts), output.attributes, output.confidences)
         ]
 
     @torch.no_grad()
