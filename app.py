@@ -27,6 +27,7 @@ from t2i_core.app.serving import (  # noqa: E402
     configure_queue,
     fix_mmap_threshold,
     install_atomic_cache_writes,
+    install_single_resolution_static_check,
     pin_examples_cache,
 )
 from t2i_core.app.text_to_image import build_text_to_image  # noqa: E402
@@ -40,6 +41,7 @@ def build_demo() -> gr.Blocks:
     """The whole page; tests build it without launching a server (the examples are drawn and cached at launch)."""
     pin_examples_cache(ROOT / "checkpoints", ROOT / "t2i_core")  # a retrained model or changed code never shows stale examples
     install_atomic_cache_writes()  # identical concurrent requests never get a truncated image
+    install_single_resolution_static_check()  # each output file's path resolved once, not 6 times
     fix_mmap_threshold()  # the server's memory levels off under load (t2i_core/app/serving.py)
     with gr.Blocks(title="t2i_core: attention in multimodal deep learning", delete_cache=CACHE_SETTINGS) as demo:
         gr.Markdown("# t2i_core: attention in multimodal deep learning")

@@ -226,3 +226,36 @@ def test_the_flower_gallery_answers_what_gradios_gallery_answers(tmp_path, monke
     Image.new("RGB", (4, 4)).save(files[0])
     assert ours.postprocess(files).model_dump() == gradios.postprocess(files).model_dump()
     assert ours.postprocess(None).root == [] and ours.get_block_name() == "gallery"
+
+
+def test_the_single_resolution_static_check_answers_what_gradios_answers(tmp_path):
+    """Every kind of path Gradio asks about, with a symlink and a static folder and file: the same verdicts."""
+    from gradio import utils as gradio_utils
+    from gradio.data_classes import FileData
+
+    static_dir, static_file, outside = tmp_path / "static", tmp_path / "icon.svg", tmp_path / "cache" / "image.png"
+    for path in (static_dir / "sub" / "a.png", static_file, outside):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    (tmp_path / "link").symlink_to(static_dir)
+    statics = [static_dir.resolve(), static_file.resolve()]
+    asked = [str(static_dir / "sub" / "a.png"), static_dir / "sub" / "a.png", str(static_file), str(outside), outside,
+             str(tmp_path / "link" / "sub" / "a.png"), str(tmp_path / "static" / ".." / "cache" / "image.png"),
+             str(tmp_path / "missing.png"), tmp_path / "static" / "missing.png", FileData(path=str(static_file)),
+             FileData(path=str(outside)), 42, None]
+    ours = [serving.under_static_paths(path, statics) for path in asked]
+    assert ours == [gradio_utils._is_static_file(path, statics) for path in asked]
+    assert ours == [True, True, True, False, False, True, False, False, True, True, False, False, False]
+    assert serving.under_static_paths(str(static_file), []) is False
+
+
+def test_the_static_check_is_installed_once_and_refuses_an_unknown_gradio(monkeypatch):
+    from gradio import utils as gradio_utils
+
+    monkeypatch.setattr(gradio_utils, "is_static_file", serving.GRADIO_STATIC_CHECK)
+    serving.install_single_resolution_static_check()
+    serving.install_single_resolution_static_check()
+    assert gradio_utils.is_static_file is serving.is_static_file
+    monkeypatch.setattr(gradio_utils, "is_static_file", lambda file_path, strict=True: False)
+    with pytest.raises(RuntimeError, match="is not the check"):
+        serving.install_single_resolution_static_check()

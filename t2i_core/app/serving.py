@@ -12,6 +12,12 @@ Three settings of the Gradio server that the page's layout does not show:
   target and ``os.replace`` it into place, and that leave an existing file of the same
   content alone (its name is the hash of its content, so it is already right). A reader
   therefore sees either no file or the whole file, never a part.
+- **Each output file resolved once.** For every file an answer holds, Gradio asks twice
+  whether it lies under a static path (the icons Gradio registers), and its
+  ``is_in_or_equal`` resolves both the file and the static path on every comparison, in
+  Python, a system call per path component: 96 comparisons (192 resolutions) for the 16
+  flowers of one ``/text_to_image`` answer. :func:`install_single_resolution_static_check` resolves the file
+  once and each static path once per process.
 - **A bounded cache.** Each request adds files to that cache; :data:`CACHE_SETTINGS` makes
   Gradio delete files older than an hour, every hour (``gr.Blocks(delete_cache=...)``).
 - **Memory that levels off.** glibc's malloc raises its mmap threshold each time a large
@@ -42,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
+from gradio import processing_utils, utils
+from gradio.data_classes import FileData
 
 CACHE_MAX_AGE_S = 3600
 CACHE_SETTINGS = (CACHE_MAX_AGE_S, CACHE_MAX_AGE_S)  # gr.Blocks(delete_cache=(how often, how old)), seconds
@@ -138,6 +145,55 @@ def install_atomic_cache_writes() -> None:
                                f"{tuple(parameters)} (Gradio {gr.__version__})")
     processing_utils.save_pil_to_cache = save_pil_to_cache
     processing_utils.save_bytes_to_cache = save_bytes_to_cache
+
+
+GRADIO_STATIC_CHECK = utils.is_static_file  # as Gradio ships it, before any patch
+_RESOLVED_STATIC: dict[Path, Path] = {}
+
+
+def under_static_paths(file_path: Any, static_paths: list[Path]) -> bool:
+    """Gradio's ``utils._is_static_file``: whether ``file_path`` (a str, Path or FileData) lies under
+    one of ``static_paths`` after symlinks are resolved; a str or FileData path that does not
+    exist is not. The file is resolved once; each static path once per process."""
+    if isinstance(file_path, FileData):
+        file_path = file_path.path
+    elif not isinstance(file_path, (str, Path)):
+        return False
+    if isinstance(file_path, str):
+        file_path = Path(file_path)
+        if not file_path.exists():
+            return False
+    if not static_paths:
+        return False
+    resolved = utils.abspath(file_path).resolve()
+    for static in static_paths:
+        if static not in _RESOLVED_STATIC:
+            _RESOLVED_STATIC[static] = utils.abspath(static).resolve()
+        if resolved.is_relative_to(_RESOLVED_STATIC[static]):
+            return True
+    return False
+
+
+def is_static_file(file_path: Any) -> bool:
+    """Gradio's ``utils.is_static_file`` (the paths registered with ``gr.set_static_paths``), resolving the file once."""
+    from gradio.data_classes import _StaticFiles
+
+    return under_static_paths(file_path, _StaticFiles.all_paths)
+
+
+def install_single_resolution_static_check() -> None:
+    """Make Gradio's static-path check resolve each output file once (idempotent; see the module docstring).
+
+    Raises:
+        RuntimeError: the installed Gradio's check is not the one this replaces.
+    """
+    current = utils.is_static_file
+    if current is is_static_file:
+        return
+    found = list(inspect.signature(current).parameters)
+    if current is not GRADIO_STATIC_CHECK or found != ["file_path"] or not hasattr(utils, "_is_static_file"):
+        raise RuntimeError(f"gradio.utils.is_static_file{tuple(found)} is not the check t2i_core/app/serving.py replaces (Gradio {gr.__version__})")
+    utils.is_static_file = is_static_file
 
 
 def configure_queue(demo: gr.Blocks, concurrency: int, max_size: int) -> gr.Blocks:
