@@ -21,7 +21,7 @@ import gradio as gr  # noqa: E402
 from t2i_core.app.about import build_about  # noqa: E402
 from t2i_core.app.caption import build_caption  # noqa: E402
 from t2i_core.app.dates import build_dates  # noqa: E402
-from t2i_core.app.round_trip import build_round_trip  # noqa: E402
+from t2i_core.app.round_trip import ROUND_TRIP_CSS, build_round_trip  # noqa: E402
 from t2i_core.app.serving import (  # noqa: E402
     CACHE_SETTINGS,
     configure_queue,
@@ -70,4 +70,5 @@ demo = build_demo()
 
 if __name__ == "__main__":
     # mcp_server: every public endpoint is also an MCP tool (at /gradio_api/mcp/), described by its docstring.
-    demo.launch(mcp_server=True)
+    # css: page rules that Gradio 6 takes at launch (the round trip's 64-pixel flower drawn at its box's size).
+    demo.launch(mcp_server=True, css=ROUND_TRIP_CSS)

@@ -171,6 +171,10 @@ def test_the_round_trip_shows_both_sentences(page):
     page.locator("#rt-run").click()
     page.locator("#rt-image img").first.wait_for(timeout=60_000)
     page.wait_for_function("() => document.querySelector('#rt-table').innerText.includes('a red flower with a yellow stem')", timeout=60_000)
+    page.wait_for_function("() => { const img = document.querySelector('#rt-image img'); return img.complete && img.naturalWidth > 0; }", timeout=60_000)
+    flower = page.locator("#rt-image img").first
+    assert flower.evaluate("img => img.naturalWidth") == 64  # sent at the generator's size...
+    assert flower.bounding_box()["width"] >= 200  # ...and drawn at the box's, not as a 64-pixel stamp
     _screenshot(page, "round-trip")
 
 

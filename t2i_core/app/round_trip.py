@@ -11,6 +11,9 @@ from .pictures import FLOWER_FORMAT, HEATMAP_FORMAT
 from .shipped import available, shipped
 from .text_to_image import ROSE_PAIR
 
+# The flower arrives at the generator's 64 pixels; the page draws it at the box's size.
+ROUND_TRIP_CSS = "#rt-image img { width: 100%; height: 100%; object-fit: contain; }"
+
 
 @engine_errors()
 def round_trip(sentence: str, seed: float, progress=gr.Progress()):
