@@ -27,22 +27,31 @@ def caption_figures() -> str:
     return figures("caption", captioning.report_summary, "No evaluation of the captioners is shipped yet.") + closing
 
 
-def training_time(folder: str, label: str, checkpoints: Path = SHIPPED_CHECKPOINTS) -> str | None:
-    """ "the USE generator in 149 min (7523 steps; cpu: 2 cores, ...)", from the checkpoint's ``training.json``; None if not shipped."""
+def training_time(folder: str, label: str, checkpoints: Path = SHIPPED_CHECKPOINTS) -> tuple[str, str] | None:
+    """("the USE generator in 149 min (7523 steps)", "cpu: 2 cores, ...") from the checkpoint's ``training.json``;
+    None if it is not shipped. The second part names the machines its sessions ran on (without their notes)."""
     if not (checkpoints / folder / "config.json").is_file():
         return None
     training = read_training(checkpoints / folder)
     if training.seconds is None:
-        return f"{label} (its training time is not recorded)"
-    machines = sorted({s["machine"].split(" (")[0] for s in training.sessions if s.get("machine")})  # without the notes
-    details = "; ".join(part for part in (f"{training.steps} steps" if training.steps else "", ", ".join(machines)) if part)
-    return f"{label} in {training.seconds / 60:.0f} min" + (f" ({details})" if details else "")
+        return f"{label} (its training time is not recorded)", ""
+    machines = ", ".join(sorted({s["machine"].split(" (")[0] for s in training.sessions if s.get("machine")}))
+    return f"{label} in {training.seconds / 60:.0f} min" + (f" ({training.steps} steps)" if training.steps else ""), machines
 
 
-def generator_times() -> str:
-    """How long each shipped generator trained, on what, as their ``training.json`` records it."""
-    times = [t for t in (training_time("text2image-use", "the USE generator"), training_time("text2image-glove-avg", "the averaged-GloVe one")) if t]
-    return f"Trained from scratch, as each checkpoint's `training.json` records it: {' and '.join(times)}." if times else ""
+def generator_times(checkpoints: Path = SHIPPED_CHECKPOINTS) -> str:
+    """How long each shipped generator trained, on what, as their ``training.json`` records it (a shared machine named once)."""
+    times = [t for t in (training_time("text2image-use", "the USE generator", checkpoints),
+                         training_time("text2image-glove-avg", "the averaged-GloVe one", checkpoints)) if t]
+    if not times:
+        return ""
+    machines = {machine for _, machine in times}
+    if len(machines) == 1:
+        (machine,) = machines
+        parts, shared = [time for time, _ in times], (f", each on {machine}" if machine else "")
+    else:
+        parts, shared = [f"{time} on {machine}" if machine else time for time, machine in times], ""
+    return f"Trained from scratch, as each checkpoint's `training.json` records it: {' and '.join(parts)}{shared}."
 
 
 def build_about() -> None:
