@@ -259,3 +259,16 @@ def test_the_static_check_is_installed_once_and_refuses_an_unknown_gradio(monkey
     monkeypatch.setattr(gradio_utils, "is_static_file", lambda file_path, strict=True: False)
     with pytest.raises(RuntimeError, match="is not the check"):
         serving.install_single_resolution_static_check()
+
+
+def test_output_pngs_are_lossless_keep_their_text_and_are_compressed():
+    import io
+
+    picture = _picture(3, size=64)
+    picture.info["parameters"] = "a red flower with a yellow stem, seed 3"
+    data = serving.encode_image(picture, "png")
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.tobytes() == picture.tobytes() and decoded.info.get("parameters") == picture.info["parameters"]
+    smooth = Image.new("RGB", (64, 64), (200, 40, 40))  # compresses to almost nothing at any zlib level above 0
+    assert len(serving.encode_image(smooth, "png")) < 64 * 64 * 3 / 10
+    assert serving.encode_image(picture, "jpeg")[:2] == b"\xff\xd8"  # other formats: Gradio's own encoder
