@@ -145,3 +145,12 @@ def test_a_cache_of_another_seed_or_a_larger_split_is_never_taken_as_a_prefix(tm
 
     assert cached_prefix(_world_cache_paths(world, tmp_path), 5) is None
     assert len(cached_prefix(_world_cache_paths(world, tmp_path), 6)) == 5
+
+
+@pytest.mark.parametrize("name,split", [("scenes", "train"), ("scenes", "heldout-style"), ("flowers", "train"), ("flowers", "test")])
+def test_a_worlds_sample_does_not_depend_on_the_splits_size(name, split):
+    """What the prefix reuse of caches rests on: sample i of a split is the same whatever the split's size."""
+    small, large = load_world(name, split, size=3, seed=2), load_world(name, split, size=7, seed=2)
+    for i in range(3):
+        a, b = small.sample(i), large.sample(i)
+        assert a.caption == b.caption and np.array_equal(np.asarray(a.image), np.asarray(b.image))
