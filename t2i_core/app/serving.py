@@ -50,7 +50,7 @@ from typing import Any
 
 import gradio as gr
 from gradio import processing_utils, utils
-from gradio.data_classes import FileData
+from gradio.data_classes import FileData, _StaticFiles
 
 CACHE_MAX_AGE_S = 3600
 CACHE_SETTINGS = (CACHE_MAX_AGE_S, CACHE_MAX_AGE_S)  # gr.Blocks(delete_cache=(how often, how old)), seconds
@@ -192,8 +192,6 @@ def under_static_paths(file_path: Any, static_paths: list[Path]) -> bool:
 
 def is_static_file(file_path: Any) -> bool:
     """Gradio's ``utils.is_static_file`` (the paths registered with ``gr.set_static_paths``), resolving the file once."""
-    from gradio.data_classes import _StaticFiles
-
     return under_static_paths(file_path, _StaticFiles.all_paths)
 
 
