@@ -41,6 +41,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "t2i_core")
 
 
+def cache_file(folder: Path, name: str) -> Path:
+    """``folder/<name>-<digest>.npy``: the name says what the array holds, the digest of the name keeps
+    two names that a file system would fold together (case, length) apart."""
+    return folder / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
+
+
 def save_array(path: Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` (.npy) through a temporary file, so readers never see half a file.
 
@@ -146,8 +152,7 @@ def _world_cache_paths(world: World, folder: Path, resized_to: int | None = None
     """Where the pictures of ``world``'s first ``count`` samples (resized to ``resized_to``) are cached, as a function of ``count``."""
 
     def path_of_first(count: int) -> Path:
-        key = f"{world_images_key(world, resized_to=resized_to, count=count)}-v{__version__}"
-        return folder / f"{key}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.npy"
+        return cache_file(folder, f"{world_images_key(world, resized_to=resized_to, count=count)}-v{__version__}")
 
     return path_of_first
 

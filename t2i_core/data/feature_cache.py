@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from .cache import cached_array, cached_rows, default_cache_dir
+from .cache import cache_file, cached_array, cached_rows, default_cache_dir
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -53,8 +53,7 @@ def cached_features(
     weights = weights_digest(encoder)
 
     def path_of(images_key: str) -> Path:
-        name = f"captionfeat-{encoder_name}-{weights}-{images_key}-v{__version__}"
-        return default_cache_dir() / f"{name}-{hashlib.sha1(name.encode()).hexdigest()[:10]}.npy"
+        return cache_file(default_cache_dir(), f"captionfeat-{encoder_name}-{weights}-{images_key}-v{__version__}")
 
     def encode(start: int, stop: int) -> np.ndarray:
         was_training = encoder.training
