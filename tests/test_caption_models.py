@@ -126,3 +126,65 @@ def test_captioner_round_trips_through_safetensors(tmp_path):
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown captioner kind"):
         CaptionerConfig(kind="show-and-dance")
+
+
+def test_coverage_score_reads_what_was_attended_before_and_needs_it():
+    torch.manual_seed(2)
+    attention = SoftAttention(6, 6, 5, score="additive", coverage=True)
+    keys, query = torch.randn(2, 9, 6), torch.randn(2, 6)
+    none_yet = attention(keys, query, coverage=torch.zeros(2, 9))[1]
+    looked = torch.zeros(2, 9)
+    looked[:, 3] = 1.0  # cell 3 was attended fully at an earlier step
+    after = attention(keys, query, coverage=looked)[1]
+    assert not torch.allclose(none_yet, after)  # the score reads the coverage
+    changed = torch.ones(9, dtype=torch.bool)
+    changed[3] = False
+    # Only cell 3's score moved, so every other cell keeps its share of the rest of the mass.
+    ratios = after[:, changed] / none_yet[:, changed]  # (2, 8)
+    assert torch.allclose(ratios, ratios[:, :1].expand_as(ratios), rtol=1e-4)
+    with pytest.raises(ValueError, match="pass the attention so far"):
+        attention(keys, query)
+    with pytest.raises(ValueError, match="coverage needs the additive"):
+        SoftAttention(6, 6, 5, score="dot", coverage=True)
+    with pytest.raises(ValueError, match="coverage needs the additive"):
+        CaptionerConfig(score="general", coverage=True)
+
+
+def test_coverage_state_is_the_sum_of_the_earlier_maps_and_cell_context_keeps_the_grid():
+    model = _tiny(coverage=True, cell_context=True).eval()
+    features = model.encode(torch.rand(2, 3, 32, 32))  # (2, 16, 16)
+    state = model.decoder.start(features)
+    assert torch.equal(state["coverage"], torch.zeros(2, 16))
+    assert state["keys"].shape == (2, 16, 8)
+    total = torch.zeros(2, 16)
+    for token in (1, 5, 6):
+        _, state, alpha = model.decoder.step(torch.full((2,), token), state)
+        total = total + alpha
+        assert torch.allclose(state["coverage"], total, atol=1e-6)
+    # The 3x3 context: a change to one cell's features reaches its neighbours' keys, not far cells.
+    moved = features.clone()
+    moved[:, 5] += 3.0  # cell (1, 1) of the 4x4 grid
+    delta = (model.decoder.start(moved)["keys"] - model.decoder.start(features)["keys"]).abs().sum(2)[0].view(4, 4)
+    assert delta[0:3, 0:3].sum() > 0 and delta[3, 3] == 0
+    logits, alphas = model(torch.tensor([[1, 5, 6, 2]] * 2), features=features)
+    assert logits.shape == (2, 3, 12) and torch.allclose(alphas.sum(2), torch.ones(2, 3), atol=1e-5)
+
+
+def test_beam_search_carries_the_coverage_of_each_hypothesis(tmp_path):
+    from t2i_core.decoding.beam_search import beam_search  # only this test decodes
+
+    model = _tiny(coverage=True, cell_context=True).eval()
+    model.save_pretrained(tmp_path)
+    loaded = Captioner.from_pretrained(tmp_path)
+    assert loaded.config.coverage and loaded.config.cell_context
+    features = model.encode(torch.rand(3, 3, 32, 32))
+    decoded = beam_search(loaded.decoder, features, start_id=1, end_id=2, beam_size=3, max_length=8)
+    for i, best in enumerate(decoded):
+        # Teacher-forced, the same words score what the beam said and get the same maps: the
+        # beam reordered each hypothesis's coverage with it.
+        ids = torch.tensor([[1, *best.tokens] + ([2] if best.finished else [])])
+        with torch.no_grad():
+            logits, alphas = model(ids, features=features[i : i + 1])
+        log_probs = torch.log_softmax(logits[0], dim=1).gather(1, ids[0, 1:, None]).sum()
+        assert abs(float(log_probs) - best.score) < 1e-4
+        assert torch.allclose(alphas[0, : len(best.tokens)], best.attention, atol=1e-5)

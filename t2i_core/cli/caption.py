@@ -84,6 +84,8 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fine-tune-encoder", action="store_true", help="train efficientnet-lite0 too instead of caching its features")
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
+    parser.add_argument("--coverage", action="store_true", help="the attention score reads each cell's attention so far (Show, Attend and Tell)")
+    parser.add_argument("--cell-context", action="store_true", help="a residual 3x3 convolution over the grid of keys (Show, Attend and Tell)")
     parser.add_argument("--data", default="scenes+flowers+generated",
                         help="'scenes+flowers', 'scenes', 'flowers', any of them with flowers plus '+generated' (the shipped generators' "
                              "flowers, judge-confirmed) or 'karpathy:PATH/dataset_flickr8k.json' (default scenes+flowers+generated)")
@@ -111,7 +113,7 @@ def run_train(args: argparse.Namespace) -> int:
     min_count = args.min_count if args.min_count is not None else (5 if args.data.startswith("karpathy:") else 1)
     model = CaptionerConfig(
         kind=args.model, encoder=args.encoder, freeze_encoder=not args.fine_tune_encoder,
-        score=args.score, alpha_c=args.alpha_c,
+        score=args.score, alpha_c=args.alpha_c, coverage=args.coverage, cell_context=args.cell_context,
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,

@@ -17,6 +17,17 @@ decoder that emits one word per step:
   features are extended by its (x, y) centre (``cell_coordinates``, on by default): the
   context then says where the model looked as well as what it saw.
 
+  Two options of :class:`CaptionerConfig`, off in older checkpoints:
+
+  - ``coverage``: the attention score also reads how much each cell has been looked at
+    so far in this caption (Tu et al., 2016; See et al., 2017). A four-object caption must
+    visit four objects once each; without it, the only record of where the model has been
+    is what the LSTM state remembers, and captions named an already-described object
+    again where they should have moved on.
+  - ``cell_context``: each cell's key is refined by a residual 3x3 convolution over the
+    grid of keys, so a cell on an object's edge also reads the cells next to it (the
+    object's colour and shape span several 16-pixel cells).
+
 A decoder works one step at a time on a ``state`` dict of batch-first tensors, so greedy
 and beam search (:mod:`t2i_core.decoding`) drive both kinds alike and can reorder beams by
 indexing every tensor of the state.
@@ -56,11 +67,15 @@ class CaptionerConfig:
     cell_coordinates: bool = True  # give each grid cell its (x, y) centre, so relations can be read
     dropout: float = 0.3
     alpha_c: float = 1.0  # weight of the doubly stochastic attention penalty
+    coverage: bool = False  # the attention score reads each cell's attention so far (Show, Attend and Tell)
+    cell_context: bool = False  # a residual 3x3 convolution over the grid of keys (Show, Attend and Tell)
     max_length: int = 36  # longest caption decoded, in words (a four-object Scenes caption has up to 34)
 
     def __post_init__(self):
         if self.kind not in CAPTION_MODELS:
             raise ValueError(f"unknown captioner kind {self.kind!r}; choose one of {CAPTION_MODELS}")
+        if self.coverage and self.score != "additive":
+            raise ValueError(f"coverage needs the additive attention score, not {self.score!r}")
 
 
 def cell_coordinates(features: torch.Tensor) -> torch.Tensor:
@@ -119,7 +134,9 @@ class ShowAttendTellDecoder(nn.Module):
         extra = 2 if self.coordinates else 0
         self.project = nn.Linear(feature_dim + extra, config.attention_dim)  # grid features -> keys/values
         d = config.attention_dim
-        self.attention = SoftAttention(d, config.hidden_dim, config.attention_dim, score=config.score)
+        self.context_conv = nn.Conv2d(d, d, 3, padding=1) if config.cell_context else None
+        self.coverage = config.coverage
+        self.attention = SoftAttention(d, config.hidden_dim, config.attention_dim, score=config.score, coverage=config.coverage)
         self.init_h = nn.Linear(d, config.hidden_dim)
         self.init_c = nn.Linear(d, config.hidden_dim)
         self.gate = nn.Linear(config.hidden_dim, 1)  # the paper's beta: how much of the context to use
@@ -134,9 +151,17 @@ class ShowAttendTellDecoder(nn.Module):
         if self.coordinates:
             features = torch.cat([features, cell_coordinates(features)], dim=2)  # (B, N, feature_dim + 2)
         keys = torch.relu(self.project(features))  # (B, N, attention_dim)
+        if self.context_conv is not None:
+            b, n, d = keys.shape
+            side = round(n**0.5)
+            grid = keys.transpose(1, 2).reshape(b, d, side, side)  # (B, attention_dim, side, side), row-major cells
+            keys = keys + torch.relu(self.context_conv(grid)).flatten(2).transpose(1, 2)  # (B, N, attention_dim)
         mean = keys.mean(1)  # (B, attention_dim)
         prepared = self.attention.prepare(keys)  # (B, N, attention_dim), reused at every step
-        return {"h": torch.tanh(self.init_h(mean)), "c": torch.tanh(self.init_c(mean)), "keys": keys, "prepared": prepared}
+        state = {"h": torch.tanh(self.init_h(mean)), "c": torch.tanh(self.init_c(mean)), "keys": keys, "prepared": prepared}
+        if self.coverage:
+            state["coverage"] = keys.new_zeros(keys.shape[:2])  # (B, N): no cell looked at yet
+        return state
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State, torch.Tensor]:
         """Read ``tokens`` (B,); returns logits (B, vocab), the new state and alpha (B, N).
@@ -145,12 +170,16 @@ class ShowAttendTellDecoder(nn.Module):
         to choose the word these logits score.
         """
         keys = state["keys"]
-        context, alpha = self.attention(keys, state["h"], prepared=state["prepared"])  # (B, attention_dim), (B, N)
+        coverage = state.get("coverage")  # (B, N) or None
+        context, alpha = self.attention(keys, state["h"], prepared=state["prepared"], coverage=coverage)  # (B, attention_dim), (B, N)
         context = torch.sigmoid(self.gate(state["h"])) * context  # (B, attention_dim)
         word = self.embed(tokens)  # (B, embed_dim)
         h, c = self.lstm(torch.cat([word, context], dim=1), (state["h"], state["c"]))  # (B, hidden_dim)
         logits = self.out(self.dropout(torch.cat([h, context, word], dim=1)))  # (B, vocab)
-        return logits, {"h": h, "c": c, "keys": keys, "prepared": state["prepared"]}, alpha
+        new_state = {"h": h, "c": c, "keys": keys, "prepared": state["prepared"]}
+        if coverage is not None:
+            new_state["coverage"] = coverage + alpha  # (B, N)
+        return logits, new_state, alpha
 
 
 class Captioner(PretrainedModel):
