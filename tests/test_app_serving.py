@@ -1,6 +1,7 @@
 """Serving under load (issue 14): identical concurrent requests get whole images, the cache is bounded, a full queue says so."""
 
 import inspect
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 from gradio import processing_utils  # noqa: E402
+from gradio import utils as gradio_utils  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
 
 from servers import free_loopback_port  # noqa: E402
@@ -209,28 +211,58 @@ def test_a_short_soak_of_every_endpoint_has_no_failures(tmp_path):
     assert figures["memory_mib"]["growth"] < 0.3, figures["memory_mib"]
 
 
-def test_the_flower_gallery_answers_what_gradios_gallery_answers(tmp_path, monkeypatch):
-    """FlowerGallery saves its images without Gradio's thread pool; the browser must get the same files and captions."""
+def test_the_flower_gallery_answers_what_gradios_gallery_answers_from_a_static_folder(tmp_path, monkeypatch):
+    """FlowerGallery writes its images where Gradio serves them unmoved; the browser must get the same pictures and captions."""
+    from gradio.data_classes import _StaticFiles
+
     from t2i_core.app.pictures import FlowerGallery
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    monkeypatch.setattr(_StaticFiles, "all_paths", [])
     serving.install_atomic_cache_writes()
     ours, gradios = FlowerGallery(format="png"), gr.Gallery(format="png")
-    flowers = [(_picture(seed, size=64), f"{seed + 1}: petals red ✓") for seed in range(3)]
+    flowers = [(_picture(seed, size=64), f"{seed + 1}: petals red ✓") for seed in range(3)] + [(_picture(0, size=64), "4: the first again")]
     answer, expected = ours.postprocess(flowers), gradios.postprocess(flowers)
-    assert answer.model_dump() == expected.model_dump()
+
+    def without_paths(data):
+        return [{**item, "image": {**item["image"], "path": None}} for item in data.model_dump()]
+
+    assert without_paths(answer) == without_paths(expected)  # captions, names, types
     assert [Image.open(item.image.path).tobytes() for item in answer.root] == [f.tobytes() for f, _ in flowers]
+    folder = Path(serving.static_output_folder(ours.GRADIO_CACHE))
+    assert folder.is_relative_to(tmp_path) and folder.resolve() in _StaticFiles.all_paths
+    paths = [item.image.path for item in answer.root]
+    assert all(Path(p).parent == folder for p in paths) and paths[0] == paths[3]  # identical images share a file
+    assert set(paths) <= ours.temp_files  # so the cache's deletion by age removes them
+    assert all(gradio_utils.is_static_file(p) for p in paths)  # served where they lie, not moved
+    assert _StaticFiles.all_paths.count(folder.resolve()) == 1  # registered once however many answers
     bare = [f for f, _ in flowers]  # no captions
-    assert ours.postprocess(bare).model_dump() == gradios.postprocess(bare).model_dump()
+    assert without_paths(ours.postprocess(bare)) == without_paths(gradios.postprocess(bare))
     files = [str(tmp_path / "a.png")]  # not PIL images: Gradio's own code answers
     Image.new("RGB", (4, 4)).save(files[0])
     assert ours.postprocess(files).model_dump() == gradios.postprocess(files).model_dump()
     assert ours.postprocess(None).root == [] and ours.get_block_name() == "gallery"
 
 
+def test_content_named_files_are_written_whole_once(tmp_path, monkeypatch):
+    """A new image goes in under a staging name and is renamed whole; the same bytes again only touch the file."""
+    data = b"\x89PNG not really"
+    path = serving.write_content_named(str(tmp_path), data, ".png")
+    assert Path(path).read_bytes() == data and Path(path).name.endswith(".png") and list(tmp_path.iterdir()) == [Path(path)]
+    old = 1_000_000_000
+    os.utime(path, (old, old))
+    renames = []
+    monkeypatch.setattr(serving.os, "replace", lambda *a: renames.append(a))
+    assert serving.write_content_named(str(tmp_path), data, ".png") == path
+    assert renames == [] and Path(path).stat().st_mtime > old  # touched, not rewritten
+    monkeypatch.setattr(serving.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        serving.write_content_named(str(tmp_path), b"other bytes", ".png")
+    assert list(tmp_path.iterdir()) == [Path(path)]  # no staging file left behind
+
+
 def test_the_single_resolution_static_check_answers_what_gradios_answers(tmp_path):
     """Every kind of path Gradio asks about, with a symlink and a static folder and file: the same verdicts."""
-    from gradio import utils as gradio_utils
     from gradio.data_classes import FileData
 
     static_dir, static_file, outside = tmp_path / "static", tmp_path / "icon.svg", tmp_path / "cache" / "image.png"
@@ -250,8 +282,6 @@ def test_the_single_resolution_static_check_answers_what_gradios_answers(tmp_pat
 
 
 def test_the_static_check_is_installed_once_and_refuses_an_unknown_gradio(monkeypatch):
-    from gradio import utils as gradio_utils
-
     monkeypatch.setattr(gradio_utils, "is_static_file", serving.GRADIO_STATIC_CHECK)
     serving.install_single_resolution_static_check()
     serving.install_single_resolution_static_check()

@@ -8,19 +8,17 @@ above an answer about a picture unlike the models' worlds.
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 import skimage.data
-from gradio import processing_utils
 from gradio.components.gallery import GalleryData, GalleryImage
 from gradio.data_classes import ImageData
 from PIL import Image
 
 from ..data import load_world
-from .serving import write_whole
+from .serving import encode_image, static_output_folder, write_content_named, write_whole
 
 EXAMPLES_DIR = Path(tempfile.gettempdir()) / "t2i_core-app-examples"
 
@@ -36,13 +34,18 @@ FLOWER_FORMAT = "png"
 
 
 class FlowerGallery(gr.Gallery):
-    """A gallery that saves its PIL images one after another, in the request's own thread.
+    """A gallery that writes its PIL images where Gradio serves them without moving them.
 
     ``gr.Gallery.postprocess`` starts a pool of threads on every answer to save its images in
-    parallel. For 64-pixel flowers (a fifth of a millisecond of PNG each) on two cores, starting
-    the threads cost more than the saving: 8 flowers took 12-16 ms through the pool and
-    6.5-8.6 ms one after another (3 runs of 40, with a training run on the other core).
-    Anything but a list of PIL images (with or without captions) goes to Gradio's own code.
+    parallel, each into a folder of its own in Gradio's cache, and Gradio then checks and moves
+    every file of the answer. For 64-pixel flowers (a fifth of a millisecond of PNG each) on two
+    cores, starting the threads cost more than the saving: 8 flowers took 12-16 ms through the
+    pool and 6.5-8.6 ms one after another (3 runs of 40, with a training run on the other core).
+    This gallery encodes them one after another in the request's thread and writes them to the
+    app's static output folder (:func:`~t2i_core.app.serving.static_output_folder`), named by
+    their content, so Gradio serves them as they lie; each file is registered with the block,
+    so the cache's deletion by age removes it. Anything but a list of PIL images (with or
+    without captions) goes to Gradio's own code.
     """
 
     is_template = True  # the front end draws it as a plain gr.Gallery
@@ -51,8 +54,14 @@ class FlowerGallery(gr.Gallery):
         items = [item if isinstance(item, (tuple, list)) else (item, None) for item in value or []]
         if not items or not all(isinstance(image, Image.Image) for image, _ in items):
             return super().postprocess(value)
-        saved = [(processing_utils.save_pil_to_cache(image, cache_dir=self.GRADIO_CACHE, format=self.format), caption) for image, caption in items]
-        return GalleryData(root=[GalleryImage(image=ImageData(path=os.path.abspath(path)), caption=caption) for path, caption in saved])
+        folder = static_output_folder(self.GRADIO_CACHE)
+        suffix = f".{self.format.lower()}"
+        saved = []
+        for image, caption in items:
+            path = write_content_named(folder, encode_image(image, self.format), suffix)
+            self.temp_files.add(path)
+            saved.append(GalleryImage(image=ImageData(path=path), caption=caption))
+        return GalleryData(root=saved)
 
 
 class ImageUpload(gr.Image):

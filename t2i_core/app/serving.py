@@ -18,6 +18,18 @@ Three settings of the Gradio server that the page's layout does not show:
   Python, a system call per path component: 96 comparisons (192 resolutions) for the 16
   flowers of one ``/text_to_image`` answer. :func:`install_single_resolution_static_check` resolves the file
   once and each static path once per process.
+- **Flowers served where they are written.** Every file an answer holds then goes through
+  Gradio's move to its cache: a check that the path may be served (three more resolutions,
+  against the blocked, allowed and upload folders) and a check that it already lies in the
+  cache. For the 16 flowers of a ``/text_to_image`` answer that and writing each flower into a
+  folder of its own (``mkdir``, ``mkstemp``, a second ``open``) were the largest part of what the
+  app added to the generators in a py-spy profile. :func:`static_output_folder` is one folder
+  under the cache, registered with ``gr.set_static_paths`` (Gradio's documented way to serve
+  files that never change where they lie), and :func:`write_content_named` writes each image
+  there under the hash of its bytes, whole (a temporary name, then ``os.replace``): a file
+  is never changed once written, identical images share it, and Gradio serves it without
+  the move. The gallery registers each file with its block, so the cache's deletion by age
+  (below) removes these too.
 - **A bounded cache.** Each request adds files to that cache; :data:`CACHE_SETTINGS` makes
   Gradio delete files older than an hour, every hour (``gr.Blocks(delete_cache=...)``).
 - **Memory that levels off.** glibc's malloc raises its mmap threshold each time a large
@@ -45,6 +57,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +121,48 @@ def write_whole(folder: Path, filename: str, data: bytes) -> str:
         Path(staging).unlink(missing_ok=True)
         raise
     return str(target)
+
+
+# The folder under Gradio's cache that holds the app's generated flowers, registered as a static path.
+STATIC_OUTPUT_FOLDER = "t2i-outputs"
+
+
+def static_output_folder(cache_dir: str | Path) -> str:
+    """``cache_dir/t2i-outputs``, created and registered with ``gr.set_static_paths`` once per process; its absolute path.
+
+    Files written there (by :func:`write_content_named`) are served by Gradio where they lie,
+    without its per-file move into the cache.
+    """
+    folder = Path(os.path.abspath(cache_dir)) / STATIC_OUTPUT_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.resolve() not in _StaticFiles.all_paths:
+        gr.set_static_paths([folder])
+    return str(folder)
+
+
+def write_content_named(folder: str, data: bytes, suffix: str) -> str:
+    """Write ``data`` to ``folder/<hash of data><suffix>`` whole, unless it is there already; the file's path.
+
+    The name is the hash of the content (Gradio's ``hash_bytes``), so an existing file already
+    holds these bytes and is only touched (the cache's deletion by age counts from this use). A
+    new file is written under a name of this process and thread, then renamed into place
+    (``os.replace``, atomic), so a reader sees no file or the whole file. ``folder`` must exist.
+    """
+    target = os.path.join(folder, processing_utils.hash_bytes(data) + suffix)
+    try:
+        os.utime(target)
+        return target
+    except FileNotFoundError:
+        pass
+    staging = f"{target}.{os.getpid()}-{threading.get_ident()}.partial"
+    try:
+        with open(staging, "xb") as handle:
+            handle.write(data)
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
 
 
 # zlib level of the PNGs the app serves (the flowers). PIL's default, 6, took 11 ms for the 16 flowers of a
