@@ -1,6 +1,6 @@
 """How the app serves many visitors at once: whole output files, a bounded cache, a queue that says no clearly.
 
-Three settings of the Gradio server that the page's layout does not show:
+Settings of the Gradio server that the page's layout does not show:
 
 - **Whole images under identical load.** Gradio saves every output image to its cache
   under a folder named by the hash of the image's bytes (``processing_utils.save_pil_to_cache``),
