@@ -68,6 +68,7 @@ from ..data.vocabulary import Vocabulary
 from ..data.world import World
 from ..evaluation.captioning import POINTED_WORDS, caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
 from ..models.captioning import Captioner, CaptionerConfig
+from .ema import ema_copy, ema_decay_at, update_ema
 from .generated_flowers import generated_flowers
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
@@ -110,9 +111,14 @@ class CaptionTaskConfig:
     # Weight of the attention-supervision loss on Scenes words that name an object (0: none;
     # Show, Attend and Tell only); see the module docstring.
     focus_weight: float = 1.0
+    # Decay of an exponential moving average of the captioner's weights, which is then what is
+    # evaluated, kept as best and exported (0: none, the live weights; see training/ema.py).
+    ema_decay: float = 0.0
     model: CaptionerConfig = None
 
     def __post_init__(self):
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.select not in ("bleu4", "min-bleu4-pointing"):
             raise ValueError(f"select must be 'bleu4' or 'min-bleu4-pointing', got {self.select!r}")
         if self.model is None:
@@ -370,7 +376,13 @@ class CaptionTask(TrainingTask):
     # ------------------------------------------------------------------ the loop's hooks
     def build_modules(self):
         self.model = Captioner(self.config.model, pretrained_encoder=True)
-        return {"captioner": self.model}
+        self.ema = ema_copy(self.model) if self.config.ema_decay > 0 else None
+        return {"captioner": self.model} | ({"ema": self.ema} if self.ema is not None else {})
+
+    @property
+    def evaluated_model(self) -> Captioner:
+        """What is evaluated and exported: the weights' moving average when there is one, else the live weights."""
+        return self.ema if self.ema is not None else self.model
 
     def build_optimizers(self, modules):
         trainable = [p for p in modules["captioner"].parameters() if p.requires_grad]
@@ -433,6 +445,8 @@ class CaptionTask(TrainingTask):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
+        if self.ema is not None:
+            update_ema(self.ema, self.model, ema_decay_at(step, self.config.ema_decay))
         targets = captions[:, 1:]
         real = targets != self.vocabulary.pad_id
         accuracy = ((logits.argmax(2) == targets) & real).sum().item() / max(real.sum().item(), 1)
@@ -456,7 +470,7 @@ class CaptionTask(TrainingTask):
         results = {}
         for source in self.data.val:
             inputs = self._inputs(source)
-            decoded = caption_images(self.model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
+            decoded = caption_images(self.evaluated_model, self.vocabulary, inputs, are_features=self.uses_cached_features, beam_size=1, device=self.device)
             words = [w for w, _ in decoded]
             if source.name == GENERATED:  # the colours each caption states, read back from it
                 stated = [read_colour_roles(captions[0]) for captions in source.captions]
@@ -486,5 +500,5 @@ class CaptionTask(TrainingTask):
         """The captioner (fp16) and its vocabulary; the metadata says its data and its latest evaluation.
         "data" names the worlds the out-of-world detector checks against; "sources" all the training data."""
         worlds = "+".join(self.config.worlds) or self.config.data
-        self.model.save_pretrained(folder, dtype=torch.float16, metadata={"data": worlds, "sources": self.config.data, **self.evaluation})
+        self.evaluated_model.save_pretrained(folder, dtype=torch.float16, metadata={"data": worlds, "sources": self.config.data, **self.evaluation})
         self.vocabulary.save(folder)

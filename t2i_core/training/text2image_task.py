@@ -79,6 +79,7 @@ from ..registry import load_text_encoder
 from .attribute_guide import fit_attribute_guide, guide_loss
 from .attribute_loss import attribute_loss
 from .augment import diff_augment
+from .ema import ema_copy, ema_decay_at, update_ema
 from .loop import TrainingTask
 
 # The two recipes `train text2image --discriminator` chooses between, and what each sets.
@@ -321,9 +322,7 @@ class Text2ImageTask(TrainingTask):
             self.discriminator = Text2ImageDiscriminator(self.model_config)
         self.generator.conditioning.standardize.fit(self.embeddings)
         self.discriminator.standardize.fit(self.embeddings)
-        self.ema = copy.deepcopy(self.generator)
-        for p in self.ema.parameters():
-            p.requires_grad_(False)
+        self.ema = ema_copy(self.generator)
         modules = {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
         if self.guide is not None:
             self.guide.to(self.device)  # frozen and never saved, so not a module of the run
@@ -453,7 +452,7 @@ class Text2ImageTask(TrainingTask):
         self.g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_optimizer.step()
-        self._update_ema(step)
+        update_ema(self.ema, self.generator, ema_decay_at(step, self.config.ema_decay, self.config.ema_warmup))
         return {"d_loss": d_loss.item(), "g_loss": g_adv.item(), "g_int": g_int.item(), "kl": kl.item(), **metrics}
 
     def _encoded_noise(self, images: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -486,17 +485,6 @@ class Text2ImageTask(TrainingTask):
         if self.config.discriminator != "projected":
             return images
         return diff_augment(images, translation=self.config.translation, cutout_ratio=self.config.cutout)
-
-    @torch.no_grad()
-    def _update_ema(self, step: int):
-        # Warm-up (as in many EMA implementations): the average forgets its random start
-        # within the first few hundred steps instead of the ~1/(1 - decay) = 1000 steps
-        # a fixed 0.999 takes, which is a large part of a CPU run.
-        decay = min(self.config.ema_decay, (1 + step) / (10 + step)) if self.config.ema_warmup else self.config.ema_decay
-        for ema_p, p in zip(self.ema.parameters(), self.generator.parameters()):
-            ema_p.lerp_(p, 1 - decay)
-        for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
-            ema_b.copy_(b)
 
     def calibrated_ema(self, batches: int = 64) -> Text2ImageGenerator:
         """A copy of the averaged generator with batch-norm statistics (over ``batches``
