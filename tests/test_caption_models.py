@@ -188,3 +188,22 @@ def test_beam_search_carries_the_coverage_of_each_hypothesis(tmp_path):
         log_probs = torch.log_softmax(logits[0], dim=1).gather(1, ids[0, 1:, None]).sum()
         assert abs(float(log_probs) - best.score) < 1e-4
         assert torch.allclose(alphas[0, : len(best.tokens)], best.attention, atol=1e-5)
+
+
+def test_a_two_layer_cell_network_is_per_cell_and_round_trips(tmp_path):
+    model = _tiny(cell_layers=2).eval()
+    assert [type(m).__name__ for m in model.decoder.project] == ["Linear", "ReLU", "Linear"]
+    features = model.encode(torch.rand(2, 3, 32, 32))  # (2, 16, 16)
+    keys = model.decoder.start(features)["keys"]
+    assert keys.shape == (2, 16, 8) and bool((keys >= 0).all())
+    moved = features.clone()
+    moved[:, 5] += 3.0
+    delta = (model.decoder.start(moved)["keys"] - keys).abs().sum(2)  # (2, 16)
+    assert bool((delta[:, 5] > 0).all()) and float(delta[:, torch.arange(16) != 5].sum()) == 0.0  # no cell reads another
+    model.save_pretrained(tmp_path)
+    loaded = Captioner.from_pretrained(tmp_path)
+    assert loaded.config.cell_layers == 2
+    captions = torch.tensor([[1, 5, 6, 2]])
+    assert torch.allclose(model(captions, features=features[:1])[0], loaded(captions, features=features[:1])[0])
+    with pytest.raises(ValueError, match="cell_layers"):
+        CaptionerConfig(cell_layers=3)

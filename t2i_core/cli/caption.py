@@ -85,6 +85,9 @@ def train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score", choices=SCORES, default="additive", help="attention score function (default additive)")
     parser.add_argument("--alpha-c", type=float, default=1.0, help="weight of the doubly stochastic attention penalty (default 1)")
     parser.add_argument("--coverage", action="store_true", help="the attention score reads each cell's attention so far (Show, Attend and Tell)")
+    parser.add_argument("--hidden-dim", type=at_least(1), default=256, help="LSTM state size (default 256)")
+    parser.add_argument("--cell-layers", type=int, choices=[1, 2], default=1,
+                        help="layers of the per-cell network from encoder features to keys (Show, Attend and Tell; default 1)")
     parser.add_argument("--cell-context", action="store_true", help="a residual 3x3 convolution over the grid of keys (Show, Attend and Tell)")
     parser.add_argument("--data", default="scenes+flowers+generated",
                         help="'scenes+flowers', 'scenes', 'flowers', any of them with flowers plus '+generated' (the shipped generators' "
@@ -116,6 +119,7 @@ def run_train(args: argparse.Namespace) -> int:
     model = CaptionerConfig(
         kind=args.model, encoder=args.encoder, freeze_encoder=not args.fine_tune_encoder,
         score=args.score, alpha_c=args.alpha_c, coverage=args.coverage, cell_context=args.cell_context,
+        hidden_dim=args.hidden_dim, cell_layers=args.cell_layers,
     )
     config = CaptionTaskConfig(
         data=args.data, image_dir=args.image_dir, train_size=args.train_size, val_size=args.val_size,

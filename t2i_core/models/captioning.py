@@ -69,11 +69,14 @@ class CaptionerConfig:
     alpha_c: float = 1.0  # weight of the doubly stochastic attention penalty
     coverage: bool = False  # the attention score reads each cell's attention so far (Show, Attend and Tell)
     cell_context: bool = False  # a residual 3x3 convolution over the grid of keys (Show, Attend and Tell)
+    cell_layers: int = 1  # layers of the per-cell network from encoder features to keys (1: linear + ReLU)
     max_length: int = 36  # longest caption decoded, in words (a four-object Scenes caption has up to 34)
 
     def __post_init__(self):
         if self.kind not in CAPTION_MODELS:
             raise ValueError(f"unknown captioner kind {self.kind!r}; choose one of {CAPTION_MODELS}")
+        if self.cell_layers not in (1, 2):
+            raise ValueError(f"cell_layers must be 1 or 2, got {self.cell_layers}")
         if self.coverage and self.score != "additive":
             raise ValueError(f"coverage needs the additive attention score, not {self.score!r}")
 
@@ -132,8 +135,11 @@ class ShowAttendTellDecoder(nn.Module):
         super().__init__()
         self.coordinates = config.cell_coordinates
         extra = 2 if self.coordinates else 0
-        self.project = nn.Linear(feature_dim + extra, config.attention_dim)  # grid features -> keys/values
         d = config.attention_dim
+        if config.cell_layers == 1:
+            self.project = nn.Linear(feature_dim + extra, d)  # grid features -> keys/values
+        else:  # a hidden layer per cell, computed once per image: the cell's colour class before attention averages cells
+            self.project = nn.Sequential(nn.Linear(feature_dim + extra, 2 * d), nn.ReLU(), nn.Linear(2 * d, d))
         self.context_conv = nn.Conv2d(d, d, 3, padding=1) if config.cell_context else None
         self.coverage = config.coverage
         self.attention = SoftAttention(d, config.hidden_dim, config.attention_dim, score=config.score, coverage=config.coverage)
