@@ -266,3 +266,22 @@ def test_a_card_s_command_rebuilds_the_run_config_its_checkpoint_recorded(folder
                     for key in ("seed", "max_steps", "batch_size", "eval_every", "save_every") if getattr(seen["train"], key) != recorded["train"][key]]
     assert not differences, "\n".join(differences)
     assert seen["shipped"] == str(folder.relative_to(CHECKPOINTS))
+
+
+def test_the_caption_command_carries_the_later_options_only_where_a_run_changed_them(monkeypatch, tmp_path):
+    """Coverage, cell context, a wider LSTM, a two-layer cell network and the weight average come
+    back from the command; a record without them (the shipped one) gets none of their flags."""
+    from t2i_core.evaluation.training_commands import command_caption
+
+    shipped = _recorded(CHECKPOINTS / "caption-show-attend-tell")
+    assert not re.search(r"--(coverage|cell-context|hidden-dim|cell-layers|ema)\b", command_caption(shipped))
+    run = copy.deepcopy(shipped)
+    run["task"]["model"].update(coverage=True, cell_context=True, hidden_dim=512, cell_layers=2)
+    run["task"]["ema_decay"] = 0.999
+    command = command_caption(run)
+    seen = {}
+    monkeypatch.setattr(caption_cli, "CaptionTask", lambda config, *args, **kwargs: SimpleNamespace(config=config))
+    monkeypatch.setattr(caption_cli, "train", lambda task, train_config: seen.update(task=task.config) or tmp_path)
+    monkeypatch.setattr(caption_cli, "ship", lambda run_dir, name: None)
+    assert main(shlex.split(command)[3:]) == 0
+    assert not _same(run["task"], asdict(seen["task"]), "task.")

@@ -49,6 +49,14 @@ def command_caption(run: dict) -> str:
         words += ["--focus-weight", str(task["focus_weight"])]
     if not model["freeze_encoder"]:
         words.append("--fine-tune-encoder")
+    # Later options, written only where the run changed them, so older records rebuild as they did.
+    words += [flag for key, flag in (("coverage", "--coverage"), ("cell_context", "--cell-context")) if model.get(key)]
+    if model["hidden_dim"] != 256:
+        words += ["--hidden-dim", str(model["hidden_dim"])]
+    if model.get("cell_layers", 1) != 1:
+        words += ["--cell-layers", str(model["cell_layers"])]
+    if task.get("ema_decay", 0.0):
+        words += ["--ema", str(task["ema_decay"])]
     return _command(*words, *_shared_training_options(run["train"]), "--fresh", "--ship")
 
 
