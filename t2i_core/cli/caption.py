@@ -109,6 +109,10 @@ def train_options(parser: argparse.ArgumentParser) -> None:
                              "or BLEU-4 (default min-bleu4-pointing)")
     parser.add_argument("--focus-weight", type=float, default=1.0,
                         help="weight of the attention supervision on Scenes words that name an object (Show, Attend and Tell; 0: none; default 1)")
+    parser.add_argument("--self-critical", type=float, default=0.0, metavar="WEIGHT",
+                        help="weight of the self-critical loss rewarding captions that name every object of a scene (default 0: none)")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from this captioner checkpoint folder (same model options and data), e.g. to fine-tune with --self-critical")
     parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                         help="evaluate, keep and export a moving average of the weights with this decay, e.g. 0.999 (default 0: the live weights)")
 
@@ -126,7 +130,8 @@ def run_train(args: argparse.Namespace) -> int:
         flower_train_size=args.flower_train_size, flower_val_size=args.flower_val_size,
         generated_train_size=args.generated_train_size, min_count=min_count, learning_rate=args.lr,
         total_steps=args.lr_steps or args.steps, patience=args.patience,
-        select=args.select, focus_weight=args.focus_weight, ema_decay=args.ema, model=model,
+        select=args.select, focus_weight=args.focus_weight, ema_decay=args.ema,
+        self_critical=args.self_critical, init_from=args.init_from, model=model,
     )
     output = args.output.format(model=args.model)
     task = CaptionTask(config, run_dir=output, resume=not args.fresh)

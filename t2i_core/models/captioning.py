@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import PretrainedModel
+from ..decoding.sampling import sample_sequences
 from .attention import SoftAttention
 from .image_encoders import build_image_encoder
 
@@ -213,16 +214,23 @@ class Captioner(PretrainedModel):
         """images (B, 3, H, W) in [0, 1] -> features (B, grid * grid, feature_dim)."""
         return self.encoder(images)
 
-    def forward(self, captions: torch.Tensor, images: torch.Tensor | None = None, features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forced logits for ``captions``.
+    def forward(self, captions: torch.Tensor, images: torch.Tensor | None = None, features: torch.Tensor | None = None,
+                sample_length: int = 0, start_id: int = 1, end_id: int = 2) -> tuple[torch.Tensor, ...]:
+        """Teacher-forced logits for ``captions``; with ``sample_length``, also one caption drawn per picture.
+
+        Drawing in the same call lets DistributedDataParallel see one forward for both losses of
+        self-critical training (``training/self_critical.py``).
 
         Args:
             captions: ids (B, T) as ``<start> w1 ... wn <end> <pad>...``.
             images: (B, 3, H, W) in [0, 1], or else
             features: the encoder's output (B, N, feature_dim), e.g. cached.
+            sample_length: if > 0, also draw a caption of at most this many words from the model's softmax.
+            start_id, end_id: the vocabulary's start and end tokens, for drawing.
 
         Returns:
-            logits (B, T - 1, vocab) predicting ``captions[:, 1:]`` and alpha (B, T - 1, N).
+            logits (B, T - 1, vocab) predicting ``captions[:, 1:]`` and alpha (B, T - 1, N); with
+            ``sample_length`` also the drawn ids (B, sample_length) and their summed log-probabilities (B,).
         """
         if features is None:
             if images is None:
@@ -234,6 +242,9 @@ class Captioner(PretrainedModel):
             step_logits, state, alpha = self.decoder.step(captions[:, t], state)
             logits.append(step_logits)
             alphas.append(alpha)
+        if sample_length > 0:
+            sampled, log_prob = sample_sequences(self.decoder, features.float(), start_id, end_id, sample_length)
+            return torch.stack(logits, 1), torch.stack(alphas, 1), sampled, log_prob
         return torch.stack(logits, 1), torch.stack(alphas, 1)
 
     def loss(self, logits: torch.Tensor, alphas: torch.Tensor, captions: torch.Tensor, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

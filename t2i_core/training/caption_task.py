@@ -66,12 +66,14 @@ from ..data.images import load_rgb
 from ..data.karpathy import load_karpathy
 from ..data.vocabulary import Vocabulary
 from ..data.world import World
+from ..decoding import greedy_decode
 from ..evaluation.captioning import POINTED_WORDS, caption_images, corpus_bleu4, flower_roles_report, naming_report, scenes_pointing
 from ..models.captioning import Captioner, CaptionerConfig
 from .ema import ema_copy, ema_decay_at, update_ema
 from .generated_flowers import generated_flowers
 from .loop import TrainingTask
 from .schedule import set_cosine_learning_rate
+from .self_critical import self_critical_loss
 
 CAPTION_WORLDS = ("scenes", "flowers")  # the worlds ``data`` may join with "+"
 GENERATED = "generated"  # ... and the generators' flowers, which ``data`` may add after them
@@ -114,6 +116,11 @@ class CaptionTaskConfig:
     # Decay of an exponential moving average of the captioner's weights, which is then what is
     # evaluated, kept as best and exported (0: none, the live weights; see training/ema.py).
     ema_decay: float = 0.0
+    # Weight of the self-critical loss on Scenes pictures (0: none; training/self_critical.py).
+    self_critical: float = 0.0
+    # A captioner checkpoint folder to start from (same model config and vocabulary), e.g. to
+    # fine-tune a teacher-forced captioner with the self-critical loss; None: random weights.
+    init_from: str | None = None
     model: CaptionerConfig = None
 
     def __post_init__(self):
@@ -376,8 +383,19 @@ class CaptionTask(TrainingTask):
     # ------------------------------------------------------------------ the loop's hooks
     def build_modules(self):
         self.model = Captioner(self.config.model, pretrained_encoder=True)
+        if self.config.init_from:
+            self._start_from(Path(self.config.init_from))
         self.ema = ema_copy(self.model) if self.config.ema_decay > 0 else None
         return {"captioner": self.model} | ({"ema": self.ema} if self.ema is not None else {})
+
+    def _start_from(self, folder: Path):
+        """Copy the weights of the captioner in ``folder``, which must match this run's model and vocabulary."""
+        start = Captioner.from_pretrained(folder)
+        if start.config != self.model.config:
+            raise ValueError(f"--init-from {folder}: its model config differs from this run's: {start.config} vs {self.model.config}")
+        if Vocabulary.load(folder).words != self.vocabulary.words:
+            raise ValueError(f"--init-from {folder}: its vocabulary differs from this run's (train it on the same data)")
+        self.model.load_state_dict(start.state_dict())
 
     @property
     def evaluated_model(self) -> Captioner:
@@ -430,12 +448,22 @@ class CaptionTask(TrainingTask):
         inputs, captions = batch[0].to(self.device), batch[1].to(self.device)
         set_cosine_learning_rate(self.optimizer, self.config.learning_rate, step, self.config.total_steps, floor=0.1)
         model = self.ddp["captioner"]
+        sampling = {}
+        if self.config.self_critical > 0:
+            sampling = {"sample_length": self.config.max_words + 1, "start_id": self.vocabulary.start_id, "end_id": self.vocabulary.end_id}
         if self.uses_cached_features:
-            logits, alphas = model(captions, features=inputs.float())
+            outputs = model(captions, features=inputs.float(), **sampling)
         else:
-            logits, alphas = model(captions, images=inputs.float() / 255.0)
+            outputs = model(captions, images=inputs.float() / 255.0, **sampling)
+        logits, alphas = outputs[:2]
         loss, cross_entropy = self.model.loss(logits, alphas, captions, pad_id=self.vocabulary.pad_id)
         logs = {}
+        if sampling:
+            greedy = self._greedy(inputs, sampling["sample_length"])
+            critical, rewards = self_critical_loss(outputs[2], outputs[3], greedy, captions, self.vocabulary)
+            if critical is not None:
+                loss = loss + self.config.self_critical * critical
+                logs.update(rewards)
         if len(batch) == 4:
             supervision = focus_loss(alphas, batch[2].to(self.device), batch[3].to(self.device))
             if supervision is not None:
@@ -451,6 +479,19 @@ class CaptionTask(TrainingTask):
         real = targets != self.vocabulary.pad_id
         accuracy = ((logits.argmax(2) == targets) & real).sum().item() / max(real.sum().item(), 1)
         return {"loss": loss.item(), "cross_entropy": cross_entropy.item(), "word_accuracy": accuracy, **logs}
+
+    @torch.no_grad()
+    def _greedy(self, inputs: torch.Tensor, max_length: int) -> torch.Tensor:
+        """Greedy ids (B, T) of the live weights, the self-critical baseline."""
+        features = inputs.float() if self.uses_cached_features else self.model.encode(inputs.float() / 255.0)
+        decoder = self.model.decoder
+        decoder.eval()  # the baseline is the caption the model would give: no dropout
+        decoded = greedy_decode(decoder, features, self.vocabulary.start_id, self.vocabulary.end_id, max_length)
+        decoder.train()
+        ids = torch.zeros(len(decoded), max_length, dtype=torch.long)
+        for i, d in enumerate(decoded):
+            ids[i, : len(d.tokens)] = torch.tensor(d.tokens, dtype=torch.long)
+        return ids
 
     def evaluate(self, step, run_dir: Path):
         """The validation results and the ``selection_score`` the loop keeps the best weights by."""
