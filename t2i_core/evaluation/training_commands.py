@@ -57,6 +57,10 @@ def command_caption(run: dict) -> str:
         words += ["--cell-layers", str(model["cell_layers"])]
     if task.get("ema_decay", 0.0):
         words += ["--ema", str(task["ema_decay"])]
+    if task.get("self_critical", 0.0):
+        words += ["--self-critical", str(task["self_critical"])]
+    if task.get("init_from"):
+        words += ["--init-from", task["init_from"]]
     return _command(*words, *_shared_training_options(run["train"]), "--fresh", "--ship")
 
 
