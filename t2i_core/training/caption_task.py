@@ -389,13 +389,19 @@ class CaptionTask(TrainingTask):
         return {"captioner": self.model} | ({"ema": self.ema} if self.ema is not None else {})
 
     def _start_from(self, folder: Path):
-        """Copy the weights of the captioner in ``folder``, which must match this run's model and vocabulary."""
+        """Copy the weights of the captioner in ``folder`` (its decoder's when the encoder is frozen), which must
+        match this run's model and vocabulary."""
         start = Captioner.from_pretrained(folder)
         if start.config != self.model.config:
             raise ValueError(f"--init-from {folder}: its model config differs from this run's: {start.config} vs {self.model.config}")
         if Vocabulary.load(folder).words != self.vocabulary.words:
             raise ValueError(f"--init-from {folder}: its vocabulary differs from this run's (train it on the same data)")
-        self.model.load_state_dict(start.state_dict())
+        if self.model.encoder.frozen:
+            # A frozen encoder keeps its own pretrained weights: the checkpoint's are stored in fp16,
+            # and features computed with those would not be the cached ones training reads.
+            self.model.decoder.load_state_dict(start.decoder.state_dict())
+        else:
+            self.model.load_state_dict(start.state_dict())
 
     @property
     def evaluated_model(self) -> Captioner:
