@@ -58,14 +58,20 @@ def test_the_loss_makes_captions_better_than_the_baseline_likelier_and_skips_pic
 
     captions = ids("a small red circle", "a red flower")  # a scene, then a flower (no pair)
     sampled = ids("a small red circle", "a blue flower", start=False)  # drawn: right for the scene
-    greedy = ids("a small blue circle", "a red flower", start=False)  # baseline: wrong for the scene
+    asked = []
+
+    def greedy(rows):  # baseline: wrong for the scene
+        asked.append(rows)
+        return [["a", "small", "blue", "circle"] for _ in rows]
+
     log_prob = torch.tensor([-2.0, -1.0], requires_grad=True)
-    loss, logs = self_critical_loss(sampled, log_prob, greedy, captions, vocabulary)
+    loss, logs = self_critical_loss(sampled, log_prob, captions, vocabulary, baseline=greedy)
     assert logs == {"sampled_reward": 1.0, "greedy_reward": -1.0}
+    assert asked == [[0]]  # the flower is not decoded
     loss.backward()
     assert log_prob.grad[0] < 0 and log_prob.grad[1] == 0  # descending raises the better caption's log-probability
-    none, _ = self_critical_loss(sampled[1:], log_prob[1:], greedy[1:], captions[1:], vocabulary)
-    assert none is None
+    none, _ = self_critical_loss(sampled[1:], log_prob[1:], captions[1:], vocabulary, baseline=greedy)
+    assert none is None and asked == [[0]]
 
 
 def test_a_self_critical_run_starts_from_a_checkpoint_with_the_same_model_and_vocabulary(tmp_path, monkeypatch):

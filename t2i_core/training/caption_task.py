@@ -465,8 +465,8 @@ class CaptionTask(TrainingTask):
         loss, cross_entropy = self.model.loss(logits, alphas, captions, pad_id=self.vocabulary.pad_id)
         logs = {}
         if sampling:
-            greedy = self._greedy(inputs, sampling["sample_length"])
-            critical, rewards = self_critical_loss(outputs[2], outputs[3], greedy, captions, self.vocabulary)
+            critical, rewards = self_critical_loss(outputs[2], outputs[3], captions, self.vocabulary,
+                                                   baseline=lambda rows: self._greedy_words(inputs[rows], sampling["sample_length"]))
             if critical is not None:
                 loss = loss + self.config.self_critical * critical
                 logs.update(rewards)
@@ -487,17 +487,16 @@ class CaptionTask(TrainingTask):
         return {"loss": loss.item(), "cross_entropy": cross_entropy.item(), "word_accuracy": accuracy, **logs}
 
     @torch.no_grad()
-    def _greedy(self, inputs: torch.Tensor, max_length: int) -> torch.Tensor:
-        """Greedy ids (B, T) of the live weights, the self-critical baseline."""
+    def _greedy_words(self, inputs: torch.Tensor, max_length: int) -> list[list[str]]:
+        """The live weights' greedy captions of ``inputs`` (cached features or uint8 images), as words: the self-critical baseline."""
+        # With a trainable encoder this encodes the pictures a second time (the training forward's
+        # features carry its graph); self-critical runs so far train on cached features.
         features = inputs.float() if self.uses_cached_features else self.model.encode(inputs.float() / 255.0)
         decoder = self.model.decoder
         decoder.eval()  # the baseline is the caption the model would give: no dropout
         decoded = greedy_decode(decoder, features, self.vocabulary.start_id, self.vocabulary.end_id, max_length)
         decoder.train()
-        ids = torch.zeros(len(decoded), max_length, dtype=torch.long)
-        for i, d in enumerate(decoded):
-            ids[i, : len(d.tokens)] = torch.tensor(d.tokens, dtype=torch.long)
-        return ids
+        return [self.vocabulary.decode(d.tokens) for d in decoded]
 
     def evaluate(self, step, run_dir: Path):
         """The validation results and the ``selection_score`` the loop keeps the best weights by."""

@@ -23,7 +23,7 @@ to the cross-entropy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -50,13 +50,16 @@ def _words(ids: torch.Tensor, vocabulary: Vocabulary) -> list[list[str]]:
     return [vocabulary.decode(row) for row in ids.tolist()]
 
 
-def self_critical_loss(sampled: torch.Tensor, sample_log_prob: torch.Tensor, greedy: torch.Tensor, captions: torch.Tensor,
-                       vocabulary: Vocabulary) -> tuple[torch.Tensor | None, dict[str, float]]:
+def self_critical_loss(sampled: torch.Tensor, sample_log_prob: torch.Tensor, captions: torch.Tensor, vocabulary: Vocabulary,
+                       baseline: Callable[[list[int]], Sequence[Sequence[str]]]) -> tuple[torch.Tensor | None, dict[str, float]]:
     """The policy-gradient loss of the drawn captions against the greedy baseline, over the rows whose reference names pairs.
 
     Args:
         sampled: drawn ids (B, T); sample_log_prob: their summed log-probabilities (B,), with the graph;
-        greedy: greedy ids (B, T'); captions: the references as ``<start> ... <end> <pad>`` ids (B, T'').
+        captions: the references as ``<start> ... <end> <pad>`` ids (B, T'');
+        baseline: the greedy captions (word lists) of the given rows of the batch; it is called
+            once, with the rows that name pairs, so pictures left to the cross-entropy
+            (flowers) are never decoded.
 
     Returns:
         (loss or None when no row names a pair, logs with the mean rewards).
@@ -65,8 +68,8 @@ def self_critical_loss(sampled: torch.Tensor, sample_log_prob: torch.Tensor, gre
     rows = [i for i, words in enumerate(references) if named_colour_shapes(words)]
     if not rows:
         return None, {}
-    drawn, best = _words(sampled[rows], vocabulary), _words(greedy[rows], vocabulary)
-    reward = torch.tensor([naming_reward(d, references[i]) for d, i in zip(drawn, rows)], device=sample_log_prob.device)
-    baseline = torch.tensor([naming_reward(g, references[i]) for g, i in zip(best, rows)], device=sample_log_prob.device)
-    loss = -((reward - baseline) * sample_log_prob[rows]).mean()
-    return loss, {"sampled_reward": reward.mean().item(), "greedy_reward": baseline.mean().item()}
+    drawn, best = _words(sampled[rows], vocabulary), baseline(rows)
+    reward = torch.tensor([naming_reward(d, references[i]) for d, i in zip(drawn, rows, strict=True)], device=sample_log_prob.device)
+    baseline_reward = torch.tensor([naming_reward(g, references[i]) for g, i in zip(best, rows, strict=True)], device=sample_log_prob.device)
+    loss = -((reward - baseline_reward) * sample_log_prob[rows]).mean()
+    return loss, {"sampled_reward": reward.mean().item(), "greedy_reward": baseline_reward.mean().item()}
