@@ -293,6 +293,9 @@ def test_a_session_stopped_from_outside_still_counts_its_time():
     sessions = training_sessions(records)
     assert [(s["step"], s["seconds"], s["finished"]) for s in sessions] == [(100, 121.5, False), (150, 59.0, True), (200, 62.0, True)]
     assert sessions[0]["machine"] is None and sessions[2]["machine"] == "cpu: 2 cores"
+    # Run again once finished (`--ship` on a finished run): a session that trained nothing is not one.
+    again = [{"step": 200, "started": True, "machine": "cpu: 2 cores"}, {"step": 200, "finished": True, "seconds": 0.0, "machine": "cpu: 2 cores"}]
+    assert training_sessions(records + again) == sessions
 
 
 def test_a_session_says_which_machine_it_runs_on_before_it_trains(tmp_path):

@@ -178,17 +178,22 @@ def training_sessions(records: list[dict]) -> list[dict]:
     on which machine. A session stopped from outside (the machine went away) has no
     ``finished`` record; it is found where the session clock starts again, and counts up
     to its last logged step. Its machine comes from the ``started`` record each session
-    writes first (None for sessions logged before those records existed)."""
+    writes first (None for sessions logged before those records existed). A session that
+    trained no step (it found the run finished, as ``--ship`` on a finished run does) is
+    left out."""
     sessions: list[dict] = []
     current: dict | None = None
     machine = None  # of the last session that said it started
+    started_at = None  # the step it started at
     for record in records:
         if record.get("started"):
-            machine, current = record.get("machine"), None  # whatever comes next belongs to a new session
+            machine, current, started_at = record.get("machine"), None, record.get("step")  # whatever comes next belongs to a new session
             continue
         if "seconds" not in record:
             continue
         if current is None or current["finished"] or record["seconds"] < current["seconds"]:
+            if record.get("finished") and record["step"] == started_at:
+                continue  # started and finished at the same step: nothing trained
             current = {"step": record["step"], "seconds": record["seconds"], "finished": False, "machine": machine}
             sessions.append(current)
         current["step"], current["seconds"] = record["step"], max(current["seconds"], record["seconds"])
