@@ -98,20 +98,19 @@ def shipped_report():
 
 
 def test_shipped_caption_report_covers_every_split_and_holds_its_level(shipped_report):
-    """At beam 3: pointing meets the issue's targets (0.85 test / 0.80 held-out style), and so does every
-    (colour, shape) named on the held-out style (0.92; measured 0.974); on test it holds the shipped level
-    (0.966 measured, 0.941 by the captioner before it; the issue's 0.97 is not met yet, see README)."""
+    """At beam 3 the issue's targets: pointing 0.85 test / 0.80 held-out style (measured 0.997 / 0.995), every
+    (colour, shape) named 0.97 test (0.984; 0.966 by the captioner before it) / 0.92 held-out style (0.986)."""
     splits = shipped_report["models"]["show-attend-tell"]["splits"]
     assert {"test", "heldout-combos", "heldout-style", "flowers-test"} <= set(splits)
     test, style = splits["test"]["beam_3"], splits["heldout-style"]["beam_3"]
     assert test["pointing_accuracy"] >= 0.85 and style["pointing_accuracy"] >= 0.80, (test, style)
-    assert test["all_objects_named"] >= 0.96 and style["all_objects_named"] >= 0.96, (test, style)
+    assert test["all_objects_named"] >= 0.97 and style["all_objects_named"] >= 0.92, (test, style)
     assert splits["flowers-test"]["beam_3"]["roles_named"] >= 0.95
 
 
 def test_the_default_captioner_reads_the_generators_flowers():
     """A smoke round trip through the shipped checkpoints (a broken captioner or generator cannot land):
-    24 seen prompts, each drawn once by the USE generator and captioned; measured 0.935 on 200."""
+    24 seen prompts, each drawn once by the USE generator and captioned; measured 0.915 on 200."""
     from t2i_core.evaluation.round_trip import evaluate_round_trip
     from t2i_core.evaluation.text2image import seen_prompts
     from t2i_core.pipelines.caption import CaptionPipeline
@@ -125,8 +124,8 @@ def test_the_default_captioner_reads_the_generators_flowers():
 def test_shipped_round_trip_cycle_score_meets_its_target():
     """Seen prompts -> shipped USE generator -> flower -> default captioner: both colours named in their roles.
 
-    Measured 0.935 with the CPU-trained generator and the captioner that learned from its flowers (target 0.85; 0.970 with
-    the GPU-trained pair before); 0.385 before the captioner learned from generated flowers, when it described half of them
+    Measured 0.915 with the CPU-trained generator and the eleventh session's captioner (target 0.85; 0.935 with the
+    captioner before it, 0.970 with the GPU-trained pair before that); 0.385 before the captioner learned from generated flowers, when it described half of them
     as scenes. Chance is about 1/49."""
     from t2i_core.evaluation import shipped_results
 

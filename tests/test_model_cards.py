@@ -270,11 +270,15 @@ def test_a_card_s_command_rebuilds_the_run_config_its_checkpoint_recorded(folder
 
 def test_the_caption_command_carries_the_later_options_only_where_a_run_changed_them(monkeypatch, tmp_path):
     """Coverage, cell context, a wider LSTM, a two-layer cell network, the weight average and a
-    self-critical fine-tune from a checkpoint come back from the command; a record without them (the shipped one) gets none of their flags."""
+    self-critical fine-tune from a checkpoint come back from the command; a record without them (the shipped
+    Show and Tell) gets none of their flags, and the shipped Show, Attend and Tell exactly the ones it used."""
     from t2i_core.evaluation.training_commands import command_caption
 
+    later = r"--(coverage|cell-context|hidden-dim|cell-layers|ema|self-critical|init-from)\b"
+    assert not re.search(later, command_caption(_recorded(CHECKPOINTS / "caption-show-and-tell")))
     shipped = _recorded(CHECKPOINTS / "caption-show-attend-tell")
-    assert not re.search(r"--(coverage|cell-context|hidden-dim|cell-layers|ema|self-critical|init-from)\b", command_caption(shipped))
+    used = [m.group(0) for m in re.finditer(later + r"( [^-\s]\S*)?", command_caption(shipped))]
+    assert used == ["--coverage", "--hidden-dim 512", "--cell-layers 2", "--ema 0.999"], used
     run = copy.deepcopy(shipped)
     run["task"]["model"].update(coverage=True, cell_context=True, hidden_dim=512, cell_layers=2)
     run["task"].update(ema_decay=0.999, self_critical=1.0, init_from="runs/caption-first/final")
