@@ -154,3 +154,35 @@ def test_a_worlds_sample_does_not_depend_on_the_splits_size(name, split):
     for i in range(3):
         a, b = small.sample(i), large.sample(i)
         assert a.caption == b.caption and np.array_equal(np.asarray(a.image), np.asarray(b.image))
+
+
+def test_a_cache_built_in_chunks_holds_one_chunk_in_memory_and_a_failed_build_leaves_nothing(tmp_path):
+    """Rows go to the file as they come: building 32 MB in 1 MB chunks allocates a few MB at most (a build that
+    joined the chunks first would hold 64 MB), and a build that stops short or fails writes no file."""
+    import tracemalloc
+
+    from t2i_core.data.cache import cached_chunks
+
+    rows, width = 64, 1 << 19  # 64 rows of 512 KiB (uint8): 32 MiB
+
+    def chunks(count=rows):
+        for first in range(0, count, 2):
+            yield np.full((2, width), first % 251, dtype=np.uint8)
+
+    tracemalloc.start()
+    built = cached_chunks(tmp_path / "big.npy", rows, chunks)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak / 2**20:.1f} MiB held while building a 32 MiB cache"
+    assert built.shape == (rows, width) and built[5, 0] == 4 and built[63, -1] == 62
+
+    with pytest.raises(ValueError, match="62 rows of the 64"):
+        cached_chunks(tmp_path / "short.npy", rows, lambda: chunks(62))
+
+    def failing():
+        yield from chunks(4)
+        raise RuntimeError("the encoder failed")
+
+    with pytest.raises(RuntimeError, match="encoder failed"):
+        cached_chunks(tmp_path / "failed.npy", rows, failing)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["big.npy"]

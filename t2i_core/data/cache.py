@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +93,49 @@ def cached_array(path: Path, build: Callable[[], np.ndarray]) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
+def save_rows(path: Path, count: int, chunks: Iterable[np.ndarray]) -> None:
+    """Write the ``count`` rows that ``chunks`` yield, in order, to ``path`` (.npy) as they come.
+
+    The rows go straight into a memory-mapped temporary file, so one chunk at a time is in
+    memory and a cache larger than the machine's memory can be built (the 64000 training
+    scenes' encoder grids are 3 GB, their pictures 3 GB more). The file is renamed into place
+    once whole, as :func:`save_array` does; a build that fails leaves nothing behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+    out, row, first = None, 0, None
+    try:
+        for chunk in chunks:
+            chunk = np.asarray(chunk)
+            first = chunk if first is None else first
+            if row + len(chunk) > count:
+                raise ValueError(f"the build gave more than the {count} rows asked for")
+            if out is None and count:
+                out = np.lib.format.open_memmap(partial, mode="w+", dtype=chunk.dtype, shape=(count, *chunk.shape[1:]))
+            if len(chunk):
+                out[row : row + len(chunk)] = chunk
+            row += len(chunk)
+        if first is None or row != count:
+            raise ValueError(f"the build gave {row} rows of the {count} asked for")
+        if out is None:  # no rows: a memory map cannot be empty
+            np.save(partial, first[:0])
+        else:
+            out.flush()
+            del out
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def cached_chunks(path: Path, count: int, build: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
+    """As :func:`cached_array`, for a build that yields its ``count`` rows in chunks (written as they come, :func:`save_rows`)."""
+    if not path.is_file():
+        with build_lock(path):
+            if not path.is_file():
+                save_rows(path, count, build())
+    return np.load(path, mmap_mode="r")
+
+
 def cached_prefix(path_of_first: Callable[[int], Path], count: int) -> np.ndarray | None:
     """The largest cache of the first ``m < count`` rows, memory-mapped, or None if there is none.
 
@@ -111,25 +154,32 @@ def cached_prefix(path_of_first: Callable[[int], Path], count: int) -> np.ndarra
     return rows if len(rows) == best[0] else None
 
 
-def cached_rows(path_of_first: Callable[[int], Path], count: int, build_rows: Callable[[int, int], np.ndarray]) -> np.ndarray:
+def cached_rows(path_of_first: Callable[[int], Path], count: int,
+                build_rows: Callable[[int, int], Iterable[np.ndarray]]) -> np.ndarray:
     """The ``count`` rows cached at ``path_of_first(count)``, memory-mapped; built by ``build_rows(start, stop)`` if absent.
 
     For arrays whose row ``i`` depends on ``i`` alone, as a world's sample ``i`` does (it is
     drawn from a generator seeded with the world's seed, stream and ``i``, whatever the
     split's size). So a larger split reuses the largest smaller split's cache as its first
     rows and builds only the rest: growing a training set from 32000 to 64000 scenes draws
-    32000 pictures, not 64000.
+    32000 pictures, not 64000. ``build_rows`` yields the rows in chunks (an array is one
+    chunk); they are written to the file as they come (:func:`save_rows`).
     """
 
-    def build() -> np.ndarray:
+    def build() -> Iterator[np.ndarray]:
         prefix = cached_prefix(path_of_first, count)
         start = 0 if prefix is None else len(prefix)
         if start:
             print(f"reusing the first {start} rows from {path_of_first(start).name}")
+            for first in range(0, start, _COPY_ROWS):  # read from its file a slice at a time
+                yield prefix[first : first + _COPY_ROWS]
         rest = build_rows(start, count)
-        return rest if prefix is None else np.concatenate([np.asarray(prefix), rest])
+        yield from ([rest] if isinstance(rest, np.ndarray) else rest)
 
-    return cached_array(path_of_first(count), build)
+    return cached_chunks(path_of_first(count), count, build)
+
+
+_COPY_ROWS = 1024  # rows of a smaller split's cache copied at a time
 
 
 def world_images_key(world: World, resized_to: int | None = None, count: int | None = None) -> str:
@@ -174,15 +224,16 @@ def rendered_images(world: World, cache_dir: str | os.PathLike | None = None, wo
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     processes = max(1, workers or os.cpu_count() or 1)
 
-    def render(start: int, stop: int) -> np.ndarray:
+    def render(start: int, stop: int) -> Iterator[np.ndarray]:
         chunk = 256
         ranges = [(world, s, min(s + chunk, stop)) for s in range(start, stop, chunk)]
-        if processes == 1 or len(ranges) == 1:
-            parts = [_render_range(r) for r in ranges]
+        if not ranges:
+            yield np.zeros((0, size, size, 3), np.uint8)
+        elif processes == 1 or len(ranges) == 1:
+            yield from (_render_range(r) for r in ranges)
         else:
             with ProcessPoolExecutor(max_workers=processes) as pool:
-                parts = list(pool.map(_render_range, ranges))
-        return np.concatenate(parts) if parts else np.zeros((0, size, size, 3), np.uint8)
+                yield from pool.map(_render_range, ranges)  # in order, each written as it arrives
 
     return cached_rows(_world_cache_paths(world, folder), len(world), render)
 

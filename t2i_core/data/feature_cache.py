@@ -10,7 +10,7 @@ version, so features of other weights are never read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from .cache import cache_file, cached_array, cached_rows, default_cache_dir
+from .cache import cache_file, cached_chunks, cached_rows, default_cache_dir
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -55,16 +55,16 @@ def cached_features(
     def path_of(images_key: str) -> Path:
         return cache_file(default_cache_dir(), f"captionfeat-{encoder_name}-{weights}-{images_key}-v{__version__}")
 
-    def encode(start: int, stop: int) -> np.ndarray:
+    def encode(start: int, stop: int) -> Iterator[np.ndarray]:
         was_training = encoder.training
         encoder.eval()
-        parts = []
-        for first in range(start, stop, batch_size):
-            batch = torch.from_numpy(np.array(images[first : min(first + batch_size, stop)])).permute(0, 3, 1, 2).float() / 255.0
-            parts.append(encoder(batch).half().cpu().numpy())  # (b, N, D)
-        encoder.train(was_training)
-        return np.concatenate(parts)
+        try:
+            for first in range(start, stop, batch_size):
+                batch = torch.from_numpy(np.array(images[first : min(first + batch_size, stop)])).permute(0, 3, 1, 2).float() / 255.0
+                yield encoder(batch).half().cpu().numpy()  # (b, N, D), written to the file before the next batch
+        finally:
+            encoder.train(was_training)
 
     if key_of_first is None:
-        return cached_array(path_of(key), lambda: encode(0, len(images)))
+        return cached_chunks(path_of(key), len(images), lambda: encode(0, len(images)))
     return cached_rows(lambda count: path_of(key_of_first(count)), len(images), encode)
