@@ -21,6 +21,7 @@ import torch
 from ..checkpoint import SHIPPED_CHECKPOINTS, resolve_checkpoint_dir
 from ..device import describe_machine, select_device
 from ..evaluation.formatting import Block, plain_text
+from ..evaluation.model_card import RECORDED_WHEN_SHIPPED
 from ..training import TrainConfig
 
 SHIPPED = SHIPPED_CHECKPOINTS
@@ -219,7 +220,7 @@ def ship(run_dir: Path, name: str) -> Path:
     # One entry per training session of the run (a resumed run has several); a session
     # logged before machines were recorded, or stopped before its end, gets this
     # machine's description, marked so.
-    sessions = [{"step": t["step"], "seconds": t["seconds"], "machine": t["machine"] or f"{here} (recorded when shipped)",
+    sessions = [{"step": t["step"], "seconds": t["seconds"], "machine": t["machine"] or here + RECORDED_WHEN_SHIPPED,
                  **({} if t["finished"] else {"stopped": True})} for t in training_sessions(records)]
     summary = {
         "run": json.loads((run_dir / "run_config.json").read_text(encoding="utf-8")),

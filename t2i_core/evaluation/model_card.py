@@ -154,13 +154,21 @@ def read_training(folder: Path) -> Training:
     return Training(command, record.get("steps"), seconds, sessions, machine)
 
 
+RECORDED_WHEN_SHIPPED = " (recorded when shipped)"  # what ``ship`` adds to a machine it recorded for a session that had none
+
+
+def session_machine(session: dict) -> str | None:
+    """The machine a session of ``training.json`` ran on, without ``ship``'s mark; None when not recorded."""
+    machine = session.get("machine")
+    return machine.removesuffix(RECORDED_WHEN_SHIPPED) if machine else None
+
+
 def _machines(sessions: list[dict]) -> str | None:
     """The machines of a run's sessions, once each; ``ship`` marks a machine it recorded for a session that had none."""
-    late = " (recorded when shipped)"
-    machines = sorted({s["machine"].removesuffix(late) for s in sessions if s.get("machine")})
+    machines = sorted({session_machine(s) for s in sessions if session_machine(s)})
     if not machines:
         return None
-    marked = [str(i + 1) for i, s in enumerate(sessions) if s.get("machine", "").endswith(late)]
+    marked = [str(i + 1) for i, s in enumerate(sessions) if s.get("machine", "").endswith(RECORDED_WHEN_SHIPPED)]
     return "; ".join(machines) + (f" (for session {', '.join(marked)}: recorded when shipped, not while training)" if marked else "")
 
 
