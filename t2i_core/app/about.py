@@ -10,7 +10,7 @@ import gradio as gr
 from ..checkpoint import SHIPPED_CHECKPOINTS
 from ..evaluation import captioning, dates, encoders, round_trip, shipped_results, text2image, vqa
 from ..evaluation.formatting import Block, markdown
-from ..evaluation.model_card import read_training, session_machine
+from ..evaluation.model_card import read_training, session_machines
 from ..registry import PIPELINES
 
 
@@ -35,7 +35,7 @@ def training_time(folder: str, label: str, checkpoints: Path = SHIPPED_CHECKPOIN
     training = read_training(checkpoints / folder)
     if training.seconds is None:
         return f"{label} (its training time is not recorded)", ""
-    machines = ", ".join(sorted({session_machine(s) for s in training.sessions if session_machine(s)}))
+    machines = ", ".join(session_machines(training.sessions))
     return f"{label} in {training.seconds / 60:.0f} min" + (f" ({training.steps} steps)" if training.steps else ""), machines
 
 

@@ -54,10 +54,15 @@ def save_array(path: Path, array: np.ndarray) -> None:
     processes (the ranks of a ``torchrun`` job on an empty cache) may write the same file
     at once: each reader maps one whole file, and the last writer's identical copy stays.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+    partial = _partial_path(path)
     np.save(partial, array)
     os.replace(partial, path)
+
+
+def _partial_path(path: Path) -> Path:
+    """Where this process writes ``path`` before renaming it into place (its folder made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
 
 
 @contextmanager
@@ -86,10 +91,15 @@ def cached_array(path: Path, build: Callable[[], np.ndarray]) -> np.ndarray:
     One process builds (:func:`build_lock`); any other that asks meanwhile waits for it
     and maps its file.
     """
+    return _cached(path, lambda: save_array(path, build()))
+
+
+def _cached(path: Path, write: Callable[[], None]) -> np.ndarray:
+    """The array at ``path`` memory-mapped, after ``write()`` has made it if it was absent (by one process at a time)."""
     if not path.is_file():
         with build_lock(path):
             if not path.is_file():  # another process may have built it while this one waited
-                save_array(path, build())
+                write()
     return np.load(path, mmap_mode="r")
 
 
@@ -101,8 +111,7 @@ def save_rows(path: Path, count: int, chunks: Iterable[np.ndarray]) -> None:
     scenes' encoder grids are 3 GB, their pictures 3 GB more). The file is renamed into place
     once whole, as :func:`save_array` does; a build that fails leaves nothing behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+    partial = _partial_path(path)
     out, row, first = None, 0, None
     try:
         for chunk in chunks:
@@ -129,11 +138,7 @@ def save_rows(path: Path, count: int, chunks: Iterable[np.ndarray]) -> None:
 
 def cached_chunks(path: Path, count: int, build: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
     """As :func:`cached_array`, for a build that yields its ``count`` rows in chunks (written as they come, :func:`save_rows`)."""
-    if not path.is_file():
-        with build_lock(path):
-            if not path.is_file():
-                save_rows(path, count, build())
-    return np.load(path, mmap_mode="r")
+    return _cached(path, lambda: save_rows(path, count, build()))
 
 
 def cached_prefix(path_of_first: Callable[[int], Path], count: int) -> np.ndarray | None:

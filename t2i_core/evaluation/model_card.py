@@ -157,15 +157,14 @@ def read_training(folder: Path) -> Training:
 RECORDED_WHEN_SHIPPED = " (recorded when shipped)"  # what ``ship`` adds to a machine it recorded for a session that had none
 
 
-def session_machine(session: dict) -> str | None:
-    """The machine a session of ``training.json`` ran on, without ``ship``'s mark; None when not recorded."""
-    machine = session.get("machine")
-    return machine.removesuffix(RECORDED_WHEN_SHIPPED) if machine else None
+def session_machines(sessions: list[dict]) -> list[str]:
+    """The machines the sessions of ``training.json`` ran on, once each and sorted, without ``ship``'s mark."""
+    return sorted({s["machine"].removesuffix(RECORDED_WHEN_SHIPPED) for s in sessions if s.get("machine")})
 
 
 def _machines(sessions: list[dict]) -> str | None:
     """The machines of a run's sessions, once each; ``ship`` marks a machine it recorded for a session that had none."""
-    machines = sorted({session_machine(s) for s in sessions if session_machine(s)})
+    machines = session_machines(sessions)
     if not machines:
         return None
     marked = [str(i + 1) for i, s in enumerate(sessions) if s.get("machine", "").endswith(RECORDED_WHEN_SHIPPED)]
