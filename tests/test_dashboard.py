@@ -3,7 +3,8 @@
 Most tests drive ``dashboard/app.py`` in-process with Streamlit's ``AppTest``; the last one
 starts the real server on a loopback port and drives it in headless Chromium with Playwright
 (a click on the PCA map, and a link that reopens the view). The dashboard's Docker Space
-(``dashboard/space/``) is checked by reading its Dockerfile and its front matter.
+(``dashboard/space/``) is checked here by reading its Dockerfile and its front matter, and in
+``test_dashboard_image.py`` by building and running its image.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import yaml
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from servers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, stop, wait_until_answering
+from dashboard_browser import BENCHMARK_TAB, drive_the_dashboard
+from servers import CHROMIUM, free_loopback_port, stop, wait_until_answering
 from t2i_core.pipelines.encoder_comparison import pairs_table_csv, spreadsheet_text
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 SPACE = ROOT / "dashboard" / "space"
-LIST, BENCHMARK_TAB, UPLOAD = "A list of sentences", "Benchmark results", "Your sentence pairs"
+LIST, UPLOAD = "A list of sentences", "Your sentence pairs"
 
 
 @pytest.fixture(scope="module")
@@ -490,7 +492,9 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
 def test_the_space_dockerfile_runs_the_dashboard_on_8501_as_the_uid_1000_user():
     steps = dockerfile_instructions(SPACE / "Dockerfile")
     kinds = [kind for kind, _ in steps]
-    assert kinds[0] == "FROM" and steps[0][1].startswith("python:3.11")  # the Python the project and the Gradio Space use
+    build_args = dict(args.split("=", 1) for kind, args in steps if kind == "ARG")
+    # The Python the project and the Gradio Space use, unless a build names another base (build_image.py's stand-in).
+    assert steps[:2] == [("ARG", "BASE_IMAGE=python:3.11-slim"), ("FROM", "${BASE_IMAGE}")]
     # Spaces run the container as uid 1000: the user exists, and everything after it runs as that user.
     (useradd,) = [args for kind, args in steps if kind == "RUN" and "useradd" in args]
     assert "-u 1000" in useradd and useradd.split()[-1] == "user"
@@ -498,10 +502,12 @@ def test_the_space_dockerfile_runs_the_dashboard_on_8501_as_the_uid_1000_user():
     assert users == ["user"] and kinds.index("USER") < kinds.index("COPY")
     env = " ".join(args for kind, args in steps if kind == "ENV")
     assert "HOME=/home/user" in env.split()
-    # requirements.txt, with the pinned torch from PyTorch's CPU index rather than the CUDA build from PyPI.
-    (install,) = [shlex.split(args) for kind, args in steps if kind == "RUN" and "pip install" in args]
-    assert install[install.index("-r") + 1] == "requirements.txt"
-    assert install[install.index("--extra-index-url") + 1] == "https://download.pytorch.org/whl/cpu"
+    # requirements.txt, with the pinned torch from PyTorch's CPU index rather than the CUDA build from PyPI:
+    # pip reads the index from the build argument, declared before the install runs.
+    ((at, install),) = [(i, shlex.split(args)) for i, (kind, args) in enumerate(steps) if kind == "RUN" and "pip install" in args]
+    assert install[install.index("-r") + 1] == "requirements.txt" and "--extra-index-url" not in install
+    assert build_args["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    assert steps.index(("ARG", "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu")) < at
     assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text(encoding="utf-8").split()
     copied = [shlex.split(args)[-2] for kind, args in steps if kind == "COPY"]
     assert copied == ["requirements.txt", "."]
@@ -548,10 +554,7 @@ def test_the_space_gets_every_file_the_dashboard_needs_from_git():
 def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install -r requirements-dev.txt)")
 
     port = free_loopback_port()
     log = (tmp_path / "server.log").open("wb")
@@ -562,63 +565,7 @@ def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
     )
     try:
         wait_until_answering(f"http://127.0.0.1:{port}/_stcore/health", server)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=CHROMIUM_ARGS,
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 2400})
-                page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-                page.get_by_text("Does the encoder read word order?").first.wait_for(timeout=60_000)
-                values = page.locator('[data-testid="stMetricValue"]')
-                values.nth(1).wait_for(timeout=60_000)
-                assert values.count() == 2
-                glove = page.locator('[data-testid="stMetric"]', has_text="glove-avg").locator('[data-testid="stMetricValue"]')
-                assert glove.inner_text().strip() == "1.000"
-
-                sentence_b = page.get_by_label("Sentence B")
-                sentence_b.fill("a dog runs across the park")
-                sentence_b.press("Enter")
-                page.wait_for_function(
-                    """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
-                        .some(m => m.innerText.includes('glove-avg') && !m.innerText.includes('1.000'))""",
-                    timeout=30_000,
-                )
-                page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)
-                page.wait_for_function("() => location.search.includes('sentence_b=')", timeout=30_000)  # the URL follows
-
-                # A click on a point of the glove-avg map: its sentence's neighbours appear, and the URL names it.
-                point = page.locator(".st-key-projection_glove-avg .scatterlayer .trace .point").nth(2)
-                point.wait_for(timeout=30_000)
-                point.scroll_into_view_if_needed()
-                page.wait_for_timeout(1000)  # plotly's layout settles
-                box = point.bounding_box()
-                # A mouse click where the point is: plotly takes clicks on its drag layer above the markers.
-                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                page.wait_for_function("() => location.search.includes('neighbours_of=')", timeout=30_000)
-                page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-                page.wait_for_timeout(1500)  # let plotly and the table draw before the picture
-                assert page.locator('[data-testid="stException"]').count() == 0
-                screenshot = tmp_path / "dashboard.png"
-                page.screenshot(path=str(screenshot), full_page=True)
-
-                # The URL reopens the same view in a new page; opening a tab computes it and goes into the URL.
-                link = page.url
-                again = browser.new_page(viewport={"width": 1400, "height": 2400})
-                again.goto(link, timeout=60_000)
-                again.get_by_text("The sentences closest to it").wait_for(timeout=60_000)  # the neighbours table is back
-                again.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-                assert again.get_by_label("Sentence B").input_value() == "a dog runs across the park"
-                assert "neighbours_of=" in again.url
-                again.get_by_role("tab", name=BENCHMARK_TAB).click()
-                again.get_by_text("No benchmark results yet").wait_for(timeout=30_000)
-                again.wait_for_function("() => location.search.includes('tab=Benchmark')", timeout=30_000)
-                assert again.locator('[data-testid="stException"]').count() == 0
-            finally:
-                browser.close()
-        picture = screenshot.read_bytes()
-        assert picture[:8] == b"\x89PNG\r\n\x1a\n" and len(picture) > 20_000
+        drive_the_dashboard(f"http://127.0.0.1:{port}/", tmp_path, benchmark_results=False)
     finally:
         stop(server)
         log.close()
