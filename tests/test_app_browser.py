@@ -7,6 +7,7 @@ under the test's temporary folder (and copied to docs/ with T2I_SCREENSHOTS=docs
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,12 +95,44 @@ def test_the_page_opens_with_the_rose_pair_drawn_and_judged_and_every_tab_filled
     _open_tab(page, "Text to image")
 
 
+def test_what_is_typed_as_the_page_opens_stays_while_the_examples_load(page):
+    """The inputs hold their examples in the page itself; opening it loads only outputs, so early typing is kept.
+
+    The page's first calls to the server are held until the visitor has typed, as on a slow
+    connection or a busy server; then they are let through.
+    """
+    if not available("text2image"):
+        pytest.skip("no generator shipped")
+    calls = re.compile(r".*/gradio_api/(queue/join|run/predict).*")
+    held, holding = [], True
+    fresh = page.context.browser.new_page(viewport={"width": 1300, "height": 1200})
+    try:
+        fresh.route(calls, lambda route: held.append(route) if holding else route.continue_())
+        fresh.goto(page.url, timeout=60_000)
+        prompt = fresh.locator("#t2i-prompt textarea")
+        prompt.wait_for(timeout=60_000)
+        assert prompt.input_value() == "a red flower with a yellow stem"  # in the page, before any event ran
+        for _ in range(300):  # the events run on load have been sent, and are held
+            if held:
+                break
+            fresh.wait_for_timeout(100)
+        assert held, "the page sent no event when it opened"
+        prompt.fill("a blue flower with a white stem")
+        holding = False
+        for route in held:
+            route.continue_()
+        fresh.locator("#t2i-use-gallery img").first.wait_for(timeout=60_000)
+        fresh.locator("#t2i-verdicts").get_by_text("stated attributes right").first.wait_for(timeout=30_000)
+        fresh.wait_for_timeout(500)
+        assert prompt.input_value() == "a blue flower with a white stem"
+    finally:
+        fresh.close()
+
+
 def test_typing_a_prompt_draws_flowers(page):
     if not available("text2image"):
         pytest.skip("no generator shipped")
     _open_tab(page, "Text to image")
-    # The page opens by loading the first example into the prompt: typed before it lands, the text would be replaced.
-    page.wait_for_function("() => document.querySelector('#t2i-prompt textarea').value !== ''", timeout=60_000)
     page.locator("#t2i-prompt textarea").fill("a blue flower with a white stem")
     page.locator("#t2i-generate").click()
     # the galleries already hold the rose pair: wait for the new prompt's verdicts, not for any image
@@ -161,6 +194,7 @@ def test_uploading_a_scene_captions_it_and_clicking_a_word_moves_the_heatmap(pag
         arg=first_map, timeout=30_000,
     )
     assert "Attention for" in page.locator("#cap-word-note").inner_text()
+    page.wait_for_timeout(500)  # the new heatmap fades in
     _screenshot(page, "image-to-caption")
 
 

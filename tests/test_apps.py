@@ -61,6 +61,25 @@ def test_the_masks_checkbox_shows_and_hides_the_masks_gallery_outside_the_api():
         assert toggle.fn(ticked).visible is ticked
 
 
+def test_the_examples_are_in_the_inputs_from_the_start_and_opening_the_page_writes_only_outputs():
+    """What a visitor types as the page opens stays: no event run on load writes to a text box or an image input."""
+    import app
+    from t2i_core.app.dates import DATE_EXAMPLES
+    from t2i_core.app.shipped import available
+
+    demo = app.build_demo()
+    by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+    assert by_id["t2i-prompt"].value == "a red flower with a yellow stem"
+    assert by_id["dates-text"].value == DATE_EXAMPLES[1] and by_id["vqa-question"].value == "what color is the circle?"
+    assert by_id["cap-image"].value is not None and by_id["vqa-image"].value is not None  # test scenes, as files
+    typed = {"t2i-prompt", "dates-text", "vqa-question", "cap-image", "vqa-image"}
+    on_load = [f for f in demo.fns.values() if any(event == "load" for _, event in f.targets)]
+    written = {c.elem_id for f in on_load for c in f.outputs}
+    assert not written & typed, written & typed
+    if available("text2image"):  # the rose pair's cached flowers are what opening the page loads
+        assert {"t2i-use-gallery", "t2i-glove-gallery", "t2i-verdicts"} <= written
+
+
 def test_the_apps_accessor_names_the_shipped_encoders_for_an_unknown_one():
     from t2i_core.app.shipped import available, shipped
 

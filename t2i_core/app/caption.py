@@ -86,9 +86,10 @@ def build_caption() -> None:
     )
     if not available("caption"):
         gr.Markdown("**No captioner is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train caption`.")
+    examples = [[path] for path in example_images()]
     with gr.Row():
         with gr.Column(scale=1) as picture_column:
-            image = scene_image_input("cap", 0, api_name="render_scene")
+            image = scene_image_input("cap", 0, api_name="render_scene", value=examples[0][0])
         with gr.Column(scale=1):
             model = gr.Radio(list(MODEL_LABELS), value="show-attend-tell", label="Model", elem_id="cap-model")
             beam = gr.Slider(1, 5, value=3, step=1, label="Beam size", elem_id="cap-beam")
@@ -104,7 +105,6 @@ def build_caption() -> None:
     result = gr.State(None)
     captioned = [words, heatmap, strip, result, summary]
     with picture_column:
-        examples = [[path] for path in example_images()]
         label = "Test scenes, flowers and photos (photos are marked as out of world)"
         cached_examples(examples, [image], captioned + [model], example_caption, label, preload=0, cached=EXAMPLE_MODEL in available("caption"))
     run.click(caption_image, [image, model, beam], captioned, api_name="caption")

@@ -67,7 +67,8 @@ def build_dates() -> None:
         gr.Markdown("**No date translator is shipped in `checkpoints/dates/` yet**: train one with `python -m t2i_core train dates`.")
     scores = scores or [DEFAULT_SCORE]
     with gr.Row():
-        text = gr.Textbox(label="A written date", max_lines=1, elem_id="dates-text")  # the examples fill it when the page opens
+        # The second example; its cached translation and matrix fill the tab when the page opens.
+        text = gr.Textbox(value=DATE_EXAMPLES[1], label="A written date", max_lines=1, elem_id="dates-text")
         default = DEFAULT_SCORE if DEFAULT_SCORE in scores else scores[0]
         score = gr.Radio(scores, value=default, label="Attention score (dot: the best on validation)", elem_id="dates-score")
         run = gr.Button("Translate", variant="primary", elem_id="dates-run")

@@ -129,14 +129,15 @@ def fresh_scene(seed: float):
     return str(path), f"True caption: *{sample.caption}*"
 
 
-def scene_image_input(prefix: str, seed: int, api_name) -> ImageUpload:
-    """An image upload with a "Render a fresh scene" button (and the scene's true caption).
+def scene_image_input(prefix: str, seed: int, api_name, value: str) -> ImageUpload:
+    """An image upload holding the file ``value``, with a "Render a fresh scene" button (and the scene's true caption).
 
     Lays the components out in the current column and returns the image component; ``prefix``
     names their ``elem_id``s (``<prefix>-image``, ``<prefix>-render``...). The tab adds its
     examples with :func:`~t2i_core.app.serving.cached_examples` once its outputs exist.
     """
-    image = ImageUpload(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"], elem_id=f"{prefix}-image")
+    image = ImageUpload(value=value, type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
+                        elem_id=f"{prefix}-image")
     with gr.Row():
         scene_seed = gr.Number(value=seed, precision=0, minimum=0, label="Scene seed", elem_id=f"{prefix}-scene-seed")
         render = gr.Button("Render a fresh scene", elem_id=f"{prefix}-render")

@@ -305,18 +305,33 @@ def pin_examples_cache(checkpoints: Path, package: Path, root: Path = Path(".gra
     return Path(os.environ["GRADIO_EXAMPLES_CACHE"])
 
 
-def cached_examples(examples: list[list], inputs: list, outputs: list, fn, label: str, preload: int | bool = False,
+def cached_examples(examples: list[list], inputs: list, outputs: list, fn, label: str, preload: int | None = None,
                     cached: bool = True) -> gr.Examples:
     """Examples whose outputs are computed once, when the server starts, and shown at once when clicked.
 
     Eager caching: every example is drawn at launch (measured start-up in the README), so a
-    click costs nothing and ``preload`` (an index) fills the tab when the page opens. The
-    folder the outputs go to is named by a fingerprint of the code and the weights
-    (:func:`pin_examples_cache`), so they cannot go stale. The event that shows a cached
-    example is private: the API and the MCP tools are the tabs' own endpoints. With
+    click costs nothing. The folder the outputs go to is named by a fingerprint of the code and
+    the weights (:func:`pin_examples_cache`), so they cannot go stale. The event that shows a
+    cached example is private: the API and the MCP tools are the tabs' own endpoints. With
     ``cached=False`` (the model ``fn`` needs is not shipped) they only fill the inputs.
+
+    ``preload`` (an index) names the example whose cached outputs fill the tab when the page
+    opens. The tab builds its inputs with that example's values, so they are in the page from
+    the start: Gradio's own preload sets the inputs by an event after the page opens, over
+    whatever the visitor has typed by then. Here only the outputs are loaded.
     """
+    for component, example in zip(inputs, examples[preload] if preload is not None else []):
+        value = getattr(component, "value", None)  # a text as given; a file as Gradio's cached copy
+        if value in (None, "") or (isinstance(value, str) and value != example):
+            raise ValueError(f"preload={preload}: build {component.label!r} with value={example!r}, the preloaded example's")
     if not cached:
         return gr.Examples(examples, inputs=inputs, label=label)
-    return gr.Examples(examples, inputs=inputs, outputs=outputs, fn=fn, cache_examples=True, cache_mode="eager", preload=preload,
-                       label=label, api_visibility="private")
+    shown = gr.Examples(examples, inputs=inputs, outputs=outputs, fn=fn, cache_examples=True, cache_mode="eager", preload=False,
+                        label=label, api_visibility="private")
+    if preload is not None:
+        def preloaded_outputs(request: gr.Request):
+            return utils.resolve_singleton(shown.load_from_cache(preload, request))
+
+        # Queued like a click, so an answer the visitor asks for right away comes after it, not under it.
+        shown.root_block.load(preloaded_outputs, outputs=outputs, postprocess=False, show_progress="hidden", api_visibility="private")
+    return shown

@@ -174,8 +174,8 @@ def build_text_to_image() -> None:
                        elem_id="t2i-mask-gallery", render=False)
     with gr.Row():
         with gr.Column(scale=3) as prompt_column:
-            # No value here: the first example (the rose) fills it, and its cached flowers, when the page opens.
-            prompt = gr.Textbox(label="Prompt", max_lines=3, elem_id="t2i-prompt")
+            # The first example (the rose); its cached flowers fill the galleries when the page opens.
+            prompt = gr.Textbox(value=PROMPT_EXAMPLES[0], label="Prompt", max_lines=3, elem_id="t2i-prompt")
         with gr.Column(scale=2):
             encoder = gr.Radio(["both", "use", "glove-avg"], value="both", label="Sentence encoder", elem_id="t2i-encoder")
             with gr.Row():

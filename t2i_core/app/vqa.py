@@ -67,11 +67,14 @@ def build_vqa() -> None:
     models = available("vqa")
     if not models:
         gr.Markdown("**No VQA model is shipped in `checkpoints/` yet**: train one with `python -m t2i_core train vqa`.")
+    # Every example question, each about one of the four test scenes in turn; the first fills the tab when the page opens.
+    scenes = example_images()[:4]
+    examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]
     with gr.Row():
         with gr.Column(scale=1) as picture_column:
-            image = scene_image_input("vqa", 1, api_name=False)  # /render_scene does the same
+            image = scene_image_input("vqa", 1, api_name=False, value=examples[0][0])  # /render_scene does the same
         with gr.Column(scale=1):
-            question = gr.Textbox(label="Question", max_lines=1, elem_id="vqa-question")
+            question = gr.Textbox(value=examples[0][1], label="Question", max_lines=1, elem_id="vqa-question")
             models = models or ["attention"]
             model = gr.Radio(models, value=models[0], label="Model", elem_id="vqa-model")
             run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
@@ -79,9 +82,6 @@ def build_vqa() -> None:
             chart = gr.Plot(label="Top answers", elem_id="vqa-chart")
     maps = gr.Gallery(label="Where the question looked (one map per attention hop)", columns=4, height="auto", format=HEATMAP_FORMAT,
                       elem_id="vqa-maps")
-    scenes = example_images()[:4]
-    # Every example question, each about one of the four test scenes in turn; the first fills the tab when the page opens.
-    examples = [[scenes[i % len(scenes)], q] for i, q in enumerate(EXAMPLE_QUESTIONS)]
     with picture_column:
         cached_examples(examples, [image, question], [answer, chart, maps, model], example_answer, "Test scenes and questions", preload=0,
                         cached="attention" in available("vqa"))
