@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from servers import CHROMIUM, CHROMIUM_ARGS
 
 BENCHMARK_TAB = "Benchmark results"
+
+
+def skip_without_a_browser() -> None:
+    """Skip the calling test where Chromium or Playwright is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install -r requirements-dev.txt)")
 
 
 def drive_the_dashboard(url: str, tmp_path: Path, *, benchmark_results: bool) -> Path:

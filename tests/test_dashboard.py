@@ -25,8 +25,8 @@ import yaml
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from dashboard_browser import BENCHMARK_TAB, drive_the_dashboard
-from servers import CHROMIUM, free_loopback_port, stop, wait_until_answering
+from dashboard_browser import BENCHMARK_TAB, drive_the_dashboard, skip_without_a_browser
+from servers import free_loopback_port, stop, wait_until_answering
 from t2i_core.pipelines.encoder_comparison import pairs_table_csv, spreadsheet_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -552,9 +552,7 @@ def test_the_space_gets_every_file_the_dashboard_needs_from_git():
 
 
 def test_the_real_server_renders_and_reacts_in_a_browser(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright", reason="playwright is not installed (pip install -r requirements-dev.txt)")
+    skip_without_a_browser()
 
     port = free_loopback_port()
     log = (tmp_path / "server.log").open("wb")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_browser import drive_the_dashboard
-from servers import CHROMIUM, free_loopback_port, stop, wait_until_answering
+from dashboard_browser import drive_the_dashboard, skip_without_a_browser
+from servers import free_loopback_port, stop, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "t2i-dashboard-test"
@@ -74,9 +74,7 @@ def mounts_under(folder: Path) -> list[str]:
 
 
 def test_the_space_image_builds_and_serves_the_dashboard_as_uid_1000(docker_env, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright", reason="playwright is not installed (pip install -r requirements-dev.txt)")
+    skip_without_a_browser()
     if shutil.which("debootstrap") is None:
         pytest.skip("debootstrap is not installed (apt-get install debootstrap)")
 
