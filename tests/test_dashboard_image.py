@@ -34,6 +34,10 @@ def engine_answers(env: dict[str, str]) -> bool:
 @pytest.fixture(scope="module")
 def docker_env() -> Iterator[dict[str, str]]:
     """The environment in which `docker` talks to a working engine: the one that answers, or a private one."""
+    # What the test needs besides an engine, checked first: no daemon is started for a test that would skip.
+    skip_without_a_browser()
+    if shutil.which("debootstrap") is None:
+        pytest.skip("debootstrap is not installed (apt-get install debootstrap)")
     if shutil.which("docker") is None:
         pytest.skip("no docker command (apt-get install docker.io)")
     env = dict(os.environ)
@@ -74,10 +78,6 @@ def mounts_under(folder: Path) -> list[str]:
 
 
 def test_the_space_image_builds_and_serves_the_dashboard_as_uid_1000(docker_env, tmp_path):
-    skip_without_a_browser()
-    if shutil.which("debootstrap") is None:
-        pytest.skip("debootstrap is not installed (apt-get install debootstrap)")
-
     build = subprocess.run([sys.executable, "dashboard/space/build_image.py", "--tag", TAG], cwd=ROOT, env=docker_env,
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]

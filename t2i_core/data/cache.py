@@ -112,11 +112,12 @@ def save_rows(path: Path, count: int, chunks: Iterable[np.ndarray]) -> None:
     once whole, as :func:`save_array` does; a build that fails leaves nothing behind.
     """
     partial = _partial_path(path)
-    out, row, first = None, 0, None
+    out, row, empty = None, 0, None  # empty: no rows of the chunks' dtype and row shape (not a view that keeps a chunk alive)
     try:
         for chunk in chunks:
             chunk = np.asarray(chunk)
-            first = chunk if first is None else first
+            if empty is None:
+                empty = np.empty((0, *chunk.shape[1:]), dtype=chunk.dtype)
             if row + len(chunk) > count:
                 raise ValueError(f"the build gave more than the {count} rows asked for")
             if out is None and count:
@@ -124,10 +125,10 @@ def save_rows(path: Path, count: int, chunks: Iterable[np.ndarray]) -> None:
             if len(chunk):
                 out[row : row + len(chunk)] = chunk
             row += len(chunk)
-        if first is None or row != count:
+        if empty is None or row != count:
             raise ValueError(f"the build gave {row} rows of the {count} asked for")
         if out is None:  # no rows: a memory map cannot be empty
-            np.save(partial, first[:0])
+            np.save(partial, empty)
         else:
             out.flush()
             del out
